@@ -1,0 +1,68 @@
+"""`python -m checker verify [PATHS]` and `python -m checker check FILE`.
+
+Exit status: 0 when every verdict is the one its statement expects, 1 otherwise,
+2 for a usage error or a statement file with errors.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .api import load_files, statement_files, verify_theorems
+from .engine import DEFAULT_TIMEOUT, Options
+from .errors import SourceError, UsageError
+from .report import table, write_json
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m checker",
+                                     description="Decide the statements of proofs/*.lim.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("verify", "decide every check of the given files or folders"),
+                            ("check", "decide one file and show the steps of each proof")):
+        p = sub.add_parser(name, help=help_text)
+        if name == "verify":
+            p.add_argument("paths", nargs="*", default=["proofs"], help="files or folders (default: proofs)")
+        else:
+            p.add_argument("paths", nargs=1, metavar="FILE", help="a .lim file")
+        p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                       help=f"seconds per solver query (default {DEFAULT_TIMEOUT:g})")
+        p.add_argument("--build", default="build", help="artifact folder (default: build)")
+        p.add_argument("--only", metavar="ID", help="only this theorem id (and its .variants)")
+        p.add_argument("-v", "--verbose", action="store_true", help="show methods and steps")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return 2 if exit_.code not in (0, None) else 0
+    try:
+        if args.timeout <= 0:
+            raise UsageError("--timeout must be positive")
+        files = statement_files(args.paths)
+        theorems = load_files(files)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except SourceError as err:
+        print(err.render(), file=sys.stderr)
+        return 2
+    build = Path(args.build) / args.command
+    options = Options(timeout=args.timeout, build_dir=build)
+    started = time.perf_counter()
+
+    def progress(result):
+        if sys.stderr.isatty():
+            print(f"  {result.id} check {result.check_index + 1}: {result.status}", file=sys.stderr)
+
+    results = verify_theorems(theorems, options, only=args.only, progress=progress)
+    seconds = time.perf_counter() - started
+    write_json(results, build / "report.json", seconds)
+    print(table(results, verbose=args.verbose or args.command == "check"))
+    print(f"report: {build / 'report.json'}  ({seconds:.1f} s)")
+    return 0 if all(r.as_expected for r in results) else 1

@@ -1,0 +1,493 @@
+"""Decide one check of one theorem: build the queries, run the backends, judge the evidence.
+
+A claim is proved by refuting its negation: the query is
+    domains  and  assumptions  and  (claim undefined  or  not claim)
+and `unsat` means the claim holds (and is defined) wherever the hypotheses hold. `sat`
+yields a model, which becomes a counterexample only after the exact evaluator confirms
+it on the original statement. A solver `unknown`, a timeout or an unsupported construct
+gives `unknown` with the reason, never `proved`.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from . import core as C
+from . import evaluator as E
+from . import transform as T
+from . import z3_backend
+from .eliminate import eliminate
+from .elaborate import CoreCheck, CoreTheorem
+from .errors import EvaluationError, Undecided
+from .sympy_backend import prove as sympy_prove
+from .verdict import CheckResult, Status
+
+DEFAULT_TIMEOUT = 10.0
+MAX_TABLE = 10_000
+
+
+@dataclass
+class Options:
+    timeout: float = DEFAULT_TIMEOUT
+    build_dir: Path | None = None  # where SMT-LIB queries and counterexamples go
+    drop: tuple[str, ...] = ()     # assumption labels to leave out (necessity analysis)
+
+
+@dataclass
+class Instance:
+    assignment: dict[str, object]            # enumerated parameter -> value
+    constraints: list[C.Term]                 # bindings kept symbolic (ranges, sets)
+    count: int
+
+
+@dataclass
+class Outcome:
+    status: str
+    method: str = ""
+    reason: str = ""
+    counterexample: dict | None = None
+    counterexample_text: str = ""
+    smt2: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+
+
+class CheckError(Exception):
+    """A check that cannot be run as written (a binding outside its parameter's domain)."""
+
+
+def _value_text(v) -> str:
+    if isinstance(v, C.Term):
+        return C.term_to_text(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    v = Fraction(v)
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+def _as_term(v, sort: str) -> C.Term:
+    if isinstance(v, C.Term):
+        return v
+    if isinstance(v, bool):
+        return C.TRUE if v else C.FALSE
+    return C.num(v, sort if sort != C.INT or Fraction(v).denominator == 1 else C.REAL)
+
+
+class CheckRunner:
+    def __init__(self, theorem: CoreTheorem, check: CoreCheck, options: Options):
+        self.thm = theorem
+        self.check = check
+        self.options = options
+        self.timeout = check.timeout or options.timeout
+        self.smt2_paths: list[str] = []
+        self.query_count = 0
+        self.assumptions = [(label, a) for label, a, _ in theorem.assumptions if label not in options.drop]
+
+    # ---- instances
+    def instances(self) -> tuple[list[Instance], str]:
+        if self.check.kind == "symbolic":
+            return [Instance({}, [], 1)], "all parameter values"
+        structural = set(self.thm.is_structural)
+        for _, _, values, _ in self.check.bindings:
+            for v in values:
+                structural |= C.free_vars(v)
+        out: list[Instance] = []
+        self._expand(0, {}, [], 1, structural, out)
+        parts = []
+        for name, kind, values, _ in self.check.bindings:
+            if kind == "range":
+                parts.append(f"{name} in {C.term_to_text(values[0])}..{C.term_to_text(values[1])}")
+            elif kind == "set":
+                parts.append(f"{name} in {{{', '.join(C.term_to_text(v) for v in values)}}}")
+            else:
+                parts.append(f"{name} = {C.term_to_text(values[0])}")
+        free = [p.name for p in self.thm.params if p.name not in {b[0] for b in self.check.bindings}]
+        text = ", ".join(parts)
+        if free:
+            text += f"; for all {', '.join(free)}"
+        return out, text
+
+    def _expand(self, i, assignment, constraints, count, structural, out):
+        if i == len(self.check.bindings):
+            out.append(Instance(dict(assignment), list(constraints), count))
+            return
+        name, kind, values, span = self.check.bindings[i]
+        param = self.thm.param(name)
+        evaluated = [self._binding_value(v, assignment, span) for v in values]
+        if kind == "range":
+            lo, hi = evaluated
+            if Fraction(lo).denominator != 1 or Fraction(hi).denominator != 1:
+                raise CheckError(f"{span}: the range of '{name}' needs integer bounds")
+            choices = [Fraction(x) for x in range(int(lo), int(hi) + 1)]
+        else:
+            choices = evaluated
+        if not choices:
+            return
+        for value in (choices if kind != "range" else [choices[0], choices[-1]]):
+            self._check_domain(param, value, assignment, span)
+        if name in structural:
+            for value in choices:
+                assignment[name] = value
+                self._expand(i + 1, assignment, constraints, count, structural, out)
+            del assignment[name]
+            return
+        var = C.Var(param.sort, name)
+        if kind == "range":
+            constraint = C.mk("and", C.mk("le", C.num(choices[0]), var), C.mk("le", var, C.num(choices[-1])))
+        else:
+            constraint = C.mk("or", *[C.mk("eq", var, _as_term(v, param.sort)) for v in choices])
+        self._expand(i + 1, assignment, constraints + [constraint], count * len(choices), structural, out)
+
+    def _binding_value(self, term: C.Term, assignment, span):
+        term = C.substitute(term, {k: _as_term(v, C.REAL) for k, v in assignment.items()})
+        try:
+            value = E.evaluate(term, E.Env())
+        except (EvaluationError, Undecided) as err:
+            raise CheckError(f"{span}: cannot evaluate the binding value {C.term_to_text(term)}: {err}") from None
+        if isinstance(value, Fraction):
+            return value
+        return term  # irrational: keep the exact term, e.g. ln(3/2)
+
+    def _check_domain(self, param, value, assignment, span):
+        env = E.Env({**assignment, param.name: value})
+        for c in param.constraints:
+            try:
+                ok = E.evaluate(c, env)
+            except (EvaluationError, Undecided, C.Unsupported):
+                continue
+            if not ok:
+                raise CheckError(f"{span}: {param.name} = {_value_text(value)} lies outside the domain "
+                                 f"of '{param.name}' ({param.domain_text or C.term_to_text(c)})")
+
+    # ---- queries
+    def sigs(self, assignment) -> dict[str, C.FunSig]:
+        subst = {k: _as_term(v, C.INT) for k, v in assignment.items()}
+        out = {}
+        for p in self.thm.params:
+            if isinstance(p.sort, C.FunSig):
+                out[p.name] = C.FunSig(tuple((T.fold(C.substitute(lo, subst)), T.fold(C.substitute(hi, subst)))
+                                             for lo, hi in p.sort.domains),
+                                       (p.sort.codomain[0],) + tuple(T.fold(C.substitute(c, subst))
+                                                                     for c in p.sort.codomain[1:]))
+        return out
+
+    def hypotheses(self, inst: Instance) -> list[C.Term]:
+        parts = []
+        for p in self.thm.params:
+            for c in p.constraints:
+                parts += [T.definedness(c, {}), c]
+        sigs = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
+        for _, a in self.assumptions:
+            parts += [T.definedness(a, sigs), a]
+        return parts + inst.constraints
+
+    def build_query(self, inst: Instance, claim: C.Term, part: str):
+        """hypotheses and not defined(claim)  |  hypotheses and defined(claim) and not claim"""
+        subst = {k: _as_term(v, self.thm.param(k).sort) for k, v in inst.assignment.items()}
+        sigs_all = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
+        defined = T.definedness(claim, sigs_all)
+        goal = C.mk("not", defined) if part == "undefined" else C.mk("and", defined, C.mk("not", claim))
+        query = C.mk("and", *self.hypotheses(inst), goal)
+        query = self.prepare(C.substitute(query, subst))
+        sigs = self.sigs(inst.assignment)
+        side: list[C.Term] = []
+        # Function parameters over numeric domains become one variable per point.
+        grounded = {}
+        for name, sig in sigs.items():
+            bounds_known = all(isinstance(lo, C.Const) and isinstance(hi, C.Const) for lo, hi in sig.domains)
+            if not bounds_known:
+                continue
+            points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in sig.domains]))
+            if len(points) > MAX_TABLE:
+                continue
+            grounded[name] = sig
+            for point in points:
+                v = C.Var(sig.result_sort, T.ground_name(name, point))
+                if sig.codomain[0] == C.INT and len(sig.codomain) == 3:
+                    side += [C.mk("le", sig.codomain[1], v), C.mk("le", v, sig.codomain[2])]
+        if grounded:
+            query = T.fold(T.ground_functions(query, grounded))
+        remaining = {k: v for k, v in sigs.items() if k not in grounded}
+        return query, remaining, side
+
+    @staticmethod
+    def prepare(t: C.Term) -> C.Term:
+        t = T.fold(t)
+        t = T.unroll(t)
+        t = T.expand_functions(t)
+        return T.fold(t)
+
+    def solve(self, query: C.Term, sigs, side, label: str) -> tuple[z3_backend.Z3Result, object]:
+        elimination = eliminate(query, C.free_vars(query))
+        formula = elimination.formula
+        all_side = side + elimination.side
+        has_ints = any(isinstance(x, C.Var) and x.sort == C.INT for x in C.walk(formula))
+        quantifier_free = not any(isinstance(x, (C.Bind, C.FunBind, C.App)) for x in C.walk(formula))
+        header = f"{self.thm.id} \"{self.thm.title}\", check {self.check.index + 1} ({self.check.kind}), {label}"
+        if has_ints and quantifier_free:
+            relaxed = self._decide(formula, all_side, sigs, header + ", integers relaxed to reals", True)
+            if relaxed.status == "unsat":
+                return relaxed, elimination
+            exact = self._decide(formula, all_side, sigs, header, False)
+            if exact.status == "unknown" and relaxed.status == "unknown":
+                exact.reason = f"{exact.reason}; relaxed to reals: {relaxed.reason}"
+            return exact, elimination
+        return self._decide(formula, all_side, sigs, header, False), elimination
+
+    def _decide(self, formula, side, sigs, header, relax) -> z3_backend.Z3Result:
+        result = z3_backend.decide(formula, side, sigs, self.timeout, relax_ints=relax, header=header)
+        self.query_count += 1
+        if self.options.build_dir is not None:
+            directory = self.options.build_dir / "smt2" / _safe(self.thm.id)
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f"check{self.check.index + 1}-q{self.query_count}{'-relaxed' if relax else ''}.smt2"
+            path.write_text(result.smt2)
+            self.smt2_paths.append(str(path))
+        return result
+
+    # ---- counterexamples
+    def counterexample(self, inst: Instance, result: z3_backend.Z3Result, elimination) -> tuple[dict, E.Env]:
+        values: dict[str, object] = dict(inst.assignment)
+        back = elimination.back(result.model)
+        model = {**result.model, **back}
+        functions = {}
+        for p in self.thm.params:
+            if p.name in values:
+                continue
+            if isinstance(p.sort, C.FunSig):
+                continue
+            if p.name in back:
+                values[p.name] = back[p.name]
+            elif p.name in result.model:
+                values[p.name] = result.model[p.name]
+            else:
+                values[p.name] = Fraction(0) if p.sort != C.BOOL else False  # unconstrained
+        subst = {k: _as_term(v, self.thm.param(k).sort) for k, v in values.items()}
+        for p in self.thm.params:
+            if not isinstance(p.sort, C.FunSig):
+                continue
+            domains = []
+            for lo, hi in p.sort.domains:
+                lo_v = E.evaluate(C.substitute(lo, subst), E.Env())
+                hi_v = E.evaluate(C.substitute(hi, subst), E.Env())
+                domains.append((int(lo_v), int(hi_v)))
+            points = list(itertools.product(*[range(lo, hi + 1) for lo, hi in domains]))
+            if len(points) > MAX_TABLE:
+                raise C.Unsupported(f"the counterexample's {p.name} has {len(points)} points: too many to tabulate")
+            table = {}
+            for point in points:
+                key = T.ground_name(p.name, point)
+                if key in model:
+                    table[point] = model[key]
+                elif ("fun", p.name) in result.model:
+                    table[point] = z3_backend.read_function(result.model[("fun", p.name)], [point])[point]
+                else:
+                    raise C.Unsupported(f"the model gives no value for {key}")
+            functions[p.name] = E.Table(tuple(domains), table)
+        return values, E.Env(dict(values), functions)
+
+    def confirm(self, env: E.Env) -> tuple[bool, str]:
+        """Re-check a counterexample on the original statement with the exact evaluator."""
+        try:
+            for p in self.thm.params:
+                for c in p.constraints:
+                    if not E.evaluate(c, env):
+                        return False, f"violates the domain of {p.name}"
+            for label, a in self.assumptions:
+                if not E.evaluate(a, env):
+                    return False, f"violates assumption {label}"
+        except (EvaluationError, Undecided, C.Unsupported) as err:
+            return False, f"the hypotheses cannot be evaluated there: {err}"
+        try:
+            holds = E.evaluate(self.thm.claim, env)
+        except EvaluationError as err:
+            return True, f"the claim is undefined there: {err}"
+        except (Undecided, C.Unsupported) as err:
+            return False, f"the exact evaluator cannot decide the claim there: {err}"
+        return (not holds), ("the claim is false there" if not holds else "the claim holds there")
+
+    def describe(self, values: dict, env: E.Env) -> tuple[dict, str]:
+        scalars = {k: _value_text(v) for k, v in values.items()}
+        tables = {name: {",".join(map(str, k)): _value_text(v) for k, v in t.values.items()}
+                  for name, t in env.functions.items()}
+        text = ", ".join(f"{k} = {v}" for k, v in scalars.items())
+        for name, table in tables.items():
+            text += "; " + name + " = {" + ", ".join(f"({k}): {v}" for k, v in table.items()) + "}"
+        return {"scalars": scalars, "functions": tables}, text
+
+    # ---- one instance
+    def run_instance(self, inst: Instance) -> Outcome:
+        claim = self.thm.claim
+        if any(isinstance(x, C.Limit) for x in C.walk(claim)):
+            return self.run_sympy()
+        witnessed, has_witness = T.apply_witness(claim)
+        notes = []
+        if has_witness:
+            outcome = self.decide(inst, witnessed, "with the witness", confirm=False)
+            if outcome.status == "holds":
+                return Outcome("holds", "z3, with the stated witness")
+            notes.append("the witness does not work everywhere" if outcome.status == "fails"
+                         else f"the witness query is undecided ({outcome.reason})")
+        outcome = self.decide(inst, claim, "claim")
+        if outcome.status == "unknown" and notes:
+            outcome.reason = "; ".join(notes + [outcome.reason])
+        elif outcome.status == "holds" and notes:
+            outcome.method += " (after the witness failed)"
+        return outcome
+
+    def decide(self, inst: Instance, claim: C.Term, label: str, confirm: bool = True) -> Outcome:
+        """Two queries: can the claim be undefined, and can it be false where defined?"""
+        for part in ("undefined", "false"):
+            query, sigs, side = self.build_query(inst, claim, part)
+            if query == C.FALSE:
+                continue
+            outcome = self.decide_query(inst, query, sigs, side, f"{label}, {part}", confirm)
+            if outcome.status != "holds":
+                return outcome
+        return Outcome("holds", outcome.method)
+
+    def decide_query(self, inst, query, sigs, side, label, confirm) -> Outcome:
+        if not C.free_vars(query) and not C.free_functions(query) and not side:
+            try:
+                value = E.evaluate(query, E.Env())
+            except (EvaluationError, Undecided, C.Unsupported) as err:
+                return Outcome("unknown", "exact evaluation", f"cannot evaluate the ground query: {err}")
+            if not value:
+                return Outcome("holds", "exact evaluation")
+            if not confirm:
+                return Outcome("fails", "exact evaluation")
+            values, env = dict(inst.assignment), E.Env(dict(inst.assignment))
+            ok, why = self.confirm(env)
+            if not ok:
+                return Outcome("unknown", "exact evaluation", f"inconsistent evaluation: {why}")
+            cex, text = self.describe(values, env)
+            return Outcome("fails", "exact evaluation", why, cex, text)
+        try:
+            result, elimination = self.solve(query, sigs, side, label)
+        except C.Unsupported as err:
+            if self.check.kind == "symbolic" and confirm:
+                fallback = self.run_sympy()
+                if fallback.status == "holds":
+                    return fallback
+                return Outcome("unknown", "z3", f"{err}; {fallback.reason}", steps=fallback.steps)
+            return Outcome("unknown", "z3", str(err))
+        if result.status == "unsat":
+            return Outcome("holds", "z3")
+        if result.status == "unknown":
+            return Outcome("unknown", "z3", result.reason)
+        if not confirm:
+            return Outcome("fails", "z3")
+        try:
+            values, env = self.counterexample(inst, result, elimination)
+        except (C.Unsupported, EvaluationError, Undecided) as err:
+            return Outcome("unknown", "z3", f"cannot read the counterexample: {err}")
+        ok, why = self.confirm(env)
+        cex, text = self.describe(values, env)
+        if not ok:
+            return Outcome("unknown", "z3", f"the solver's counterexample ({text}) was not confirmed "
+                           f"by the exact evaluator: {why}")
+        return Outcome("fails", "z3, re-checked by the exact evaluator", why, cex, text)
+
+    def run_sympy(self) -> Outcome:
+        if self.check.kind != "symbolic":
+            return Outcome("unknown", "sympy", "limits are decided symbolically only")
+        samples = _samples(self.thm)
+        result = sympy_prove(self.thm.claim, self.thm.params, samples)
+        if result.status == "proved":
+            return Outcome("holds", "sympy", steps=result.steps)
+        reason = result.reason
+        if result.status == "refuted":
+            reason = (f"SymPy finds it false ({result.reason}), but the exact evaluator cannot "
+                      "re-check a limit, so no counterexample is claimed")
+        return Outcome("unknown", "sympy", reason, steps=result.steps)
+
+
+def _samples(thm: CoreTheorem) -> list[dict[str, Fraction]]:
+    """A few points inside the parameters' interval domains, for cross-checks."""
+    choices = {}
+    for p in thm.params:
+        if isinstance(p.sort, C.FunSig) or p.sort == C.BOOL:
+            continue
+        lo = hi = None
+        for c in p.constraints:
+            if isinstance(c, C.Op) and c.op in ("lt", "le"):
+                if c.args[1] == C.Var(p.sort, p.name) and isinstance(c.args[0], C.Const):
+                    lo = Fraction(c.args[0].value)
+                if c.args[0] == C.Var(p.sort, p.name) and isinstance(c.args[1], C.Const):
+                    hi = Fraction(c.args[1].value)
+        if lo is not None and hi is not None:
+            picks = [lo + (hi - lo) * f for f in (Fraction(1, 3), Fraction(1, 2), Fraction(9, 10))]
+        elif lo is not None:
+            picks = [lo + 1, lo + 7]
+        elif hi is not None:
+            picks = [hi - 1, hi - 7]
+        else:
+            picks = [Fraction(-2), Fraction(1, 2), Fraction(3)]
+        if p.sort == C.INT:
+            picks = [Fraction(int(x)) for x in picks]
+        choices[p.name] = picks
+    if not choices:
+        return []
+    return [dict(zip(choices, combo)) for combo in zip(*choices.values())]
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+def run_check(theorem: CoreTheorem, check: CoreCheck, options: Options) -> CheckResult:
+    started = time.perf_counter()
+    runner = CheckRunner(theorem, check, options)
+    result = CheckResult(
+        id=theorem.id, title=theorem.title, source=str(check.span), refs=list(theorem.refs),
+        check=check.kind, check_index=check.index, expected=check.expect, status=Status.UNKNOWN.value)
+    try:
+        instances, range_text = runner.instances()
+    except (CheckError, EvaluationError, Undecided) as err:
+        result.status, result.reason = Status.ERROR.value, str(err)
+        result.seconds = time.perf_counter() - started
+        return result
+    result.range = range_text
+    result.instances = sum(i.count for i in instances)
+    methods, unknown_reasons, steps = [], [], []
+    status = "holds"
+    for inst in instances:
+        outcome = runner.run_instance(inst)
+        steps += outcome.steps
+        if outcome.method and outcome.method not in methods:
+            methods.append(outcome.method)
+        if outcome.status == "fails":
+            status = "fails"
+            result.counterexample = outcome.counterexample
+            result.counterexample_text = outcome.counterexample_text
+            result.reason = outcome.reason
+            break
+        if outcome.status == "unknown":
+            status = "unknown"
+            where = ", ".join(f"{k} = {_value_text(v)}" for k, v in inst.assignment.items())
+            unknown_reasons.append(f"{where + ': ' if where else ''}{outcome.reason}")
+            break
+    if status == "fails":
+        result.status = Status.REFUTED.value
+    elif status == "unknown":
+        result.status = Status.UNKNOWN.value
+        result.reason = "; ".join(unknown_reasons)
+    else:
+        result.status = (Status.PROVED if check.kind == "symbolic" else Status.VERIFIED).value
+    result.method = "; ".join(methods)
+    result.steps = steps
+    result.smt2 = runner.smt2_paths
+    result.seconds = time.perf_counter() - started
+    if result.counterexample is not None and options.build_dir is not None:
+        directory = options.build_dir / "counterexamples"
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{_safe(theorem.id)}-check{check.index + 1}.json"
+        path.write_text(json.dumps({"id": theorem.id, "title": theorem.title, "source": result.source,
+                                    "counterexample": result.counterexample,
+                                    "text": result.counterexample_text,
+                                    "confirmed_by": "exact evaluator", "why": result.reason}, indent=2))
+        result.counterexample["file"] = str(path)
+    return result

@@ -1,0 +1,268 @@
+"""Core-to-core passes shared by the backends: definedness, folding, unrolling, grounding.
+
+- `definedness(t)` is the condition under which `t` has a value (ln of a positive number,
+  no division by zero, function arguments inside their domains), with the same
+  short-circuit reading of `and`, `or`, `=>` and `if` that the exact evaluator uses.
+- `fold(t)` evaluates ground integer and rational subterms.
+- `unroll(t)` expands binders whose bounds are known numbers into finite conjunctions,
+  sums, products; `expand_functions` replaces a quantifier over a small finite function
+  space by the conjunction or disjunction over all its members.
+- `ground_functions(t)` turns applications of function parameters with known arguments
+  into plain variables named `h(1,2)`, so a finite instance is quantifier-free.
+"""
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+from . import core as C
+
+UNROLL_LIMIT = 20_000
+FUNCTION_SPACE_LIMIT = 4096
+
+
+def definedness(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
+    d = lambda x: definedness(x, sigs)  # noqa: E731
+    if isinstance(t, (C.Const, C.Var)):
+        return C.TRUE
+    if isinstance(t, C.Limit):
+        return C.TRUE
+    if isinstance(t, C.App):
+        parts = [d(a) for a in t.args]
+        sig = sigs.get(t.fn)
+        if sig is not None:
+            for a, (lo, hi) in zip(t.args, sig.domains):
+                parts += [C.mk("le", lo, a), C.mk("le", a, hi)]
+        return C.mk("and", *parts)
+    if isinstance(t, C.Bind):
+        body = d(t.body)
+        parts = [d(t.lo), d(t.hi)]
+        if body != C.TRUE:
+            parts.append(C.Bind(C.BOOL, "forall", t.var, t.lo, t.hi, body))
+        if t.op in ("max", "min"):
+            parts.append(C.mk("le", t.lo, t.hi))
+        return C.mk("and", *parts)
+    if isinstance(t, C.FunBind):
+        inner = {**sigs, t.var: t.sig}
+        body = definedness(t.body, inner)
+        if t.var in C.free_functions(body):
+            raise C.Unsupported(f"definedness of the body of '{t.kind} {t.var}' depends on {t.var}")
+        parts = [d(lo) for lo, _ in t.sig.domains] + [d(hi) for _, hi in t.sig.domains]
+        return C.mk("and", *parts, body)
+    assert isinstance(t, C.Op), t
+    a = t.args
+    if t.op == "and":
+        parts, guard = [], []
+        for x in a:
+            parts.append(C.mk("implies", C.mk("and", *guard), d(x)) if guard else d(x))
+            guard.append(x)
+        return C.mk("and", *[p for p in parts if p != C.TRUE]) if parts else C.TRUE
+    if t.op == "or":
+        parts, guard = [], []
+        for x in a:
+            parts.append(C.mk("implies", C.mk("and", *[C.mk("not", g) for g in guard]), d(x)) if guard else d(x))
+            guard.append(x)
+        return C.mk("and", *[_simp_implies(p) for p in parts])
+    if t.op == "implies":
+        return C.mk("and", d(a[0]), _simp_implies(C.mk("implies", a[0], d(a[1]))))
+    if t.op == "ite":
+        return C.mk("and", d(a[0]), _simp_implies(C.mk("implies", a[0], d(a[1]))),
+                    _simp_implies(C.mk("implies", C.mk("not", a[0]), d(a[2]))))
+    parts = [d(x) for x in a]
+    zero = C.num(0)
+    if t.op == "div":
+        parts.append(C.mk("not", C.mk("eq", a[1], zero)))
+    elif t.op == "ln":
+        parts.append(C.mk("lt", zero, a[0]))
+    elif t.op == "sqrt":
+        parts.append(C.mk("le", zero, a[0]))
+    elif t.op == "pow":
+        base, exponent = a
+        if isinstance(exponent, C.Const):
+            if exponent.value.denominator == 1:
+                if exponent.value < 0:
+                    parts.append(C.mk("not", C.mk("eq", base, zero)))
+            else:
+                parts.append(C.mk("le" if exponent.value > 0 else "lt", zero, base))
+        else:
+            parts.append(C.mk("or", C.mk("lt", zero, base),
+                              C.mk("and", C.mk("eq", base, zero), C.mk("lt", zero, exponent))))
+    return C.mk("and", *parts)
+
+
+def _simp_implies(t: C.Term) -> C.Term:
+    if isinstance(t, C.Op) and t.op == "implies" and t.args[1] == C.TRUE:
+        return C.TRUE
+    return t
+
+
+def fold(t: C.Term) -> C.Term:
+    """Evaluate ground rational subterms; leave everything else as it is."""
+    t = C.map_children(t, fold)
+    if not isinstance(t, C.Op):
+        return t
+    args = t.args
+    if t.op in ("and", "or", "not", "implies", "iff"):
+        if t.op in ("and", "or"):
+            return C.mk(t.op, *args)
+        if all(isinstance(x, C.Const) for x in args):
+            v = [x.value for x in args]
+            return C.Const(C.BOOL, {"not": lambda: not v[0], "implies": lambda: (not v[0]) or v[1],
+                                    "iff": lambda: v[0] == v[1]}[t.op]())
+        if t.op == "implies" and args[0] == C.TRUE:
+            return args[1]
+        if t.op == "implies" and (args[0] == C.FALSE or args[1] == C.TRUE):
+            return C.TRUE
+        return t
+    if t.op == "ite" and isinstance(args[0], C.Const):
+        return args[1] if args[0].value else args[2]
+    if not all(isinstance(x, C.Const) for x in args):
+        return t
+    v = [x.value for x in args]
+    try:
+        if t.op == "add":
+            out = sum(v, Fraction(0))
+        elif t.op == "mul":
+            out = Fraction(1)
+            for x in v:
+                out *= x
+        elif t.op == "neg":
+            out = -v[0]
+        elif t.op == "div":
+            if v[1] == 0:
+                return t
+            out = Fraction(v[0]) / v[1]
+        elif t.op == "pow":
+            if v[1].denominator != 1 or (v[0] == 0 and v[1] < 0) or abs(v[1]) > 4096:
+                return t
+            out = Fraction(v[0]) ** int(v[1])
+        elif t.op == "abs":
+            out = abs(v[0])
+        elif t.op == "min":
+            out = min(v)
+        elif t.op == "max":
+            out = max(v)
+        elif t.op == "lt":
+            return C.Const(C.BOOL, v[0] < v[1])
+        elif t.op == "le":
+            return C.Const(C.BOOL, v[0] <= v[1])
+        elif t.op == "eq":
+            return C.Const(C.BOOL, v[0] == v[1])
+        elif t.op == "exp" and v[0] == 0:
+            out = Fraction(1)
+        elif t.op == "ln" and v[0] == 1:
+            out = Fraction(0)
+        else:
+            return t
+    except (OverflowError, ZeroDivisionError):
+        return t
+    return C.Const(t.sort, out)
+
+
+def unroll(t: C.Term, limit: int = UNROLL_LIMIT) -> C.Term:
+    """Expand binders with numeric bounds; leaves those with symbolic bounds alone."""
+    t = C.map_children(t, lambda c: unroll(c, limit))
+    if not isinstance(t, C.Bind):
+        return t
+    if not (isinstance(t.lo, C.Const) and isinstance(t.hi, C.Const)):
+        return t
+    lo, hi = int(t.lo.value), int(t.hi.value)
+    if hi - lo + 1 > limit:
+        return t
+    items = [fold(C.substitute(t.body, {t.var.name: C.num(i, C.INT)})) for i in range(lo, hi + 1)]
+    items = [unroll(i, limit) for i in items]
+    if t.op == "forall":
+        return C.mk("and", *items)
+    if t.op == "exists":
+        return C.mk("or", *items)
+    if t.op == "sum":
+        return fold(C.mk("add", *items)) if len(items) > 1 else (items[0] if items else C.num(0, t.sort))
+    if t.op == "prod":
+        return fold(C.mk("mul", *items)) if len(items) > 1 else (items[0] if items else C.num(1, t.sort))
+    if not items:
+        return t  # max/min of an empty range: left for definedness to reject
+    return fold(C.mk(t.op, *items)) if len(items) > 1 else items[0]
+
+
+def function_space(sig: C.FunSig):
+    """(points, outputs) of a function space with numeric bounds, or None."""
+    bounds = [(lo, hi) for lo, hi in sig.domains]
+    if not all(isinstance(lo, C.Const) and isinstance(hi, C.Const) for lo, hi in bounds):
+        return None
+    points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in bounds]))
+    if sig.codomain[0] == C.BOOL:
+        outputs = [C.FALSE, C.TRUE]
+    elif sig.codomain[0] == C.INT and len(sig.codomain) == 3 and all(isinstance(c, C.Const) for c in sig.codomain[1:]):
+        outputs = [C.num(v, C.INT) for v in range(int(sig.codomain[1].value), int(sig.codomain[2].value) + 1)]
+    else:
+        return None
+    return points, outputs
+
+
+def table_lambda(sig: C.FunSig, points, values) -> C.Lambda:
+    """A lambda returning `values[i]` at `points[i]`, as a chain of ifs."""
+    formals = tuple(C.Var(C.INT, f"arg#{i}") for i in range(len(sig.domains)))
+    body: C.Term = values[-1]
+    for point, value in reversed(list(zip(points, values))[:-1]):
+        cond = C.mk("and", *[C.mk("eq", f, C.num(p, C.INT)) for f, p in zip(formals, point)])
+        body = C.mk("ite", cond, value, body)
+    return C.Lambda(formals, body)
+
+
+def expand_functions(t: C.Term, limit: int = FUNCTION_SPACE_LIMIT) -> C.Term:
+    """Replace a quantifier over a small numeric function space by its finite expansion."""
+    t = C.map_children(t, lambda c: expand_functions(c, limit))
+    if not isinstance(t, C.FunBind):
+        return t
+    space = function_space(t.sig)
+    if space is None:
+        return t
+    points, outputs = space
+    if len(outputs) ** len(points) > limit:
+        return t
+    cases = []
+    for choice in itertools.product(outputs, repeat=len(points)):
+        lam = table_lambda(t.sig, points, list(choice))
+        body = C.substitute_function(t.body, t.var, lam)
+        cases.append(fold(unroll(fold(body))))
+    return C.mk("and" if t.kind == "forall" else "or", *cases)
+
+
+def ground_functions(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
+    """h(1, 2) with numeric arguments becomes the variable `h(1,2)`."""
+    t = C.map_children(t, lambda c: ground_functions(c, sigs))
+    if isinstance(t, C.App) and t.fn in sigs and all(isinstance(a, C.Const) for a in t.args):
+        return C.Var(t.sort, ground_name(t.fn, tuple(int(a.value) for a in t.args)))
+    return t
+
+
+def ground_name(fn: str, args: tuple[int, ...]) -> str:
+    return f"{fn}({','.join(str(a) for a in args)})"
+
+
+def apply_witness(t: C.Term) -> tuple[C.Term, bool]:
+    """Replace `exists f ...` that carries a witness by the witnessed body.
+
+    The result states that the witness lies in f's codomain and satisfies the body; it
+    implies the original, so proving it proves the claim (the converse need not hold).
+    """
+    used = False
+
+    def go(x: C.Term) -> C.Term:
+        nonlocal used
+        x = C.map_children(x, go)
+        if isinstance(x, C.FunBind) and x.kind == "exists" and x.witness is not None:
+            used = True
+            lam = x.witness
+            parts = []
+            if x.sig.codomain[0] == C.INT and len(x.sig.codomain) == 3:
+                inner = C.mk("and", C.mk("le", x.sig.codomain[1], lam.body),
+                             C.mk("le", lam.body, x.sig.codomain[2]))
+                for formal, (lo, hi) in reversed(list(zip(lam.formals, x.sig.domains))):
+                    inner = C.Bind(C.BOOL, "forall", formal, lo, hi, inner)
+                parts.append(inner)
+            parts.append(C.substitute_function(x.body, x.var, lam))
+            return C.mk("and", *parts)
+        return x
+
+    return go(t), used
