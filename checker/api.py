@@ -10,7 +10,7 @@ from pathlib import Path
 from .elaborate import CoreTheorem, elaborate
 from .engine import Options, run_check
 from .errors import Diagnostic, SourceError, Span, UsageError
-from .parser import parse_source
+from .parser import parse_blocks
 from .verdict import CheckResult
 
 SUFFIX = ".lim"
@@ -34,8 +34,15 @@ def statement_files(paths: list[str]) -> list[Path]:
 def load_text(text: str, file: str = "<string>") -> list[CoreTheorem]:
     """Parse and elaborate one file's text; raises `SourceError` with every problem found."""
     try:
-        module = parse_source(text, file)
-        return elaborate(module, text)
+        module, diagnostics = parse_blocks(text, file)
+        try:
+            theorems = elaborate(module, text)
+        except SourceError as err:
+            diagnostics += err.diagnostics
+        if diagnostics:
+            diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
+            raise SourceError(diagnostics, {file: text})
+        return theorems
     except RecursionError:
         raise SourceError([Diagnostic(Span(file, 1, 1), "expression nested too deeply")], {file: text}) from None
 

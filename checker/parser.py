@@ -357,30 +357,35 @@ _THEOREM_START = re.compile(r"^[ \t]*theorem\b", re.MULTILINE)
 
 def parse_source(text: str, file: str = "<string>") -> S.Module:
     """Parse a whole file, or raise `SourceError` listing every broken theorem block."""
-    parser = _parser()
+    module, diagnostics = parse_blocks(text, file)
+    if diagnostics:
+        raise SourceError(diagnostics, {file: text})
+    return module
+
+
+def parse_blocks(text: str, file: str = "<string>") -> tuple[S.Module, list[Diagnostic]]:
+    """Parse what can be parsed: the theorems of intact blocks and the errors of broken ones.
+
+    When the whole file parses, that is one parse. Otherwise each `theorem` block is parsed
+    on its own (with its line numbers kept), so one mistake does not hide the next and
+    the intact blocks can still be checked for semantic errors.
+    """
     try:
-        tree = parser.parse(text)
+        tree = _parser().parse(text)
+        return S.Module(file, _Builder(file).transform(tree)), []
     except UnexpectedInput as first:
-        diagnostics = _block_errors(text, file) or [_diagnostic(first, file)]
-        raise SourceError(diagnostics, {file: text}) from None
-    theorems = _Builder(file).transform(tree)
-    return S.Module(file, theorems)
-
-
-def _block_errors(text: str, file: str) -> list[Diagnostic]:
-    """Parse each theorem block separately so one mistake does not hide the next."""
+        first_error = _diagnostic(first, file)
     starts = [m.start() for m in _THEOREM_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts = [0] + starts
-    diagnostics = []
+    theorems, diagnostics = [], []
     for begin, end in zip(starts, starts[1:] + [len(text)]):
-        # Keep line and column numbers: blank out everything outside the block.
         chunk = re.sub(r"[^\n]", " ", text[:begin]) + text[begin:end]
         try:
-            _parser().parse(chunk)
+            theorems += _Builder(file).transform(_parser().parse(chunk))
         except UnexpectedInput as err:
             diagnostics.append(_diagnostic(err, file))
-    return diagnostics
+    return S.Module(file, tuple(theorems)), diagnostics or [first_error]
 
 
 def parse_file(path: str | Path) -> S.Module:
