@@ -65,4 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     write_json(results, build / "report.json", seconds)
     print(table(results, verbose=args.verbose or args.command == "check"))
     print(f"report: {build / 'report.json'}  ({seconds:.1f} s)")
+    errors = [r for r in results if r.status == "error"]
+    for r in errors:
+        print(f"{r.reason}" if r.reason.startswith(r.source.split(":")[0]) else f"{r.source}: error: {r.reason}",
+              file=sys.stderr)
+    if errors:
+        return 2  # a check that cannot run as written is bad input, like a parse error
     return 0 if all(r.as_expected for r in results) else 1

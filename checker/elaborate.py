@@ -206,7 +206,26 @@ class Elaborator:
                 self.error(b.span, f"'{b.name}' is bound twice in this check")
             seen.add(b.name)
             param = by_name[b.name]
-            if isinstance(param.sort, C.FunSig) or param.sort == C.BOOL:
+            if isinstance(param.sort, C.FunSig):
+                if b.kind != "table":
+                    self.error(b.span, f"'{b.name}' is a function; bind it to a table such as "
+                                       f"{b.name} = {{(1): 2, (2): 1}}")
+                    continue
+                entries = []
+                for args, value in b.table:
+                    if len(args) != len(param.sort.domains):
+                        self.error(b.span, f"'{b.name}' takes {len(param.sort.domains)} arguments, "
+                                           f"an entry gives {len(args)}")
+                    arg_terms = tuple(self.integer(a, scope) for a in args)
+                    value_term = self.boolean(value, scope) if param.sort.result_sort == C.BOOL \
+                        else self.arith(value, scope)
+                    entries.append((arg_terms, value_term))
+                bindings.append((b.name, "table", tuple(entries), b.span))
+                continue
+            if b.kind == "table":
+                self.error(b.span, f"'{b.name}' is not a function parameter; a table binds functions")
+                continue
+            if param.sort == C.BOOL:
                 self.error(b.span, f"'{b.name}' is not a number parameter; only numbers can be bound")
                 continue
             if b.kind == "range" and param.sort != C.INT:

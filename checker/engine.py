@@ -91,9 +91,14 @@ class CheckRunner:
         if self.check.kind == "symbolic":
             return [Instance({}, [], 1)], "all parameter values"
         structural = set(self.thm.is_structural)
-        for _, _, values, _ in self.check.bindings:
+        for _, kind, values, _ in self.check.bindings:
             for v in values:
-                structural |= C.free_vars(v)
+                if kind == "table":
+                    args, value = v
+                    for term in args + (value,):
+                        structural |= C.free_vars(term)
+                else:
+                    structural |= C.free_vars(v)
         out: list[Instance] = []
         self._expand(0, {}, [], 1, structural, out)
         parts = []
@@ -102,6 +107,8 @@ class CheckRunner:
                 parts.append(f"{name} in {C.term_to_text(values[0])}..{C.term_to_text(values[1])}")
             elif kind == "set":
                 parts.append(f"{name} in {{{', '.join(C.term_to_text(v) for v in values)}}}")
+            elif kind == "table":
+                parts.append(f"{name} = a table of {len(values)} entries")
             else:
                 parts.append(f"{name} = {C.term_to_text(values[0])}")
         free = [p.name for p in self.thm.params if p.name not in {b[0] for b in self.check.bindings}]
@@ -116,11 +123,16 @@ class CheckRunner:
             return
         name, kind, values, span = self.check.bindings[i]
         param = self.thm.param(name)
+        if kind == "table":
+            assignment[name] = self._table(param, values, assignment, span)
+            self._expand(i + 1, assignment, constraints, count, structural, out)
+            del assignment[name]
+            return
         evaluated = [self._binding_value(v, assignment, span) for v in values]
         if kind == "range":
             lo, hi = evaluated
             if Fraction(lo).denominator != 1 or Fraction(hi).denominator != 1:
-                raise CheckError(f"{span}: the range of '{name}' needs integer bounds")
+                raise CheckError(f"{span}: error: the range of '{name}' needs integer bounds")
             choices = [Fraction(x) for x in range(int(lo), int(hi) + 1)]
         else:
             choices = evaluated
@@ -141,12 +153,48 @@ class CheckRunner:
             constraint = C.mk("or", *[C.mk("eq", var, _as_term(v, param.sort)) for v in choices])
         self._expand(i + 1, assignment, constraints + [constraint], count * len(choices), structural, out)
 
+    def _table(self, param, entries, assignment, span) -> E.Table:
+        """A function parameter bound point by point; every point once, values in range."""
+        sig = self.sigs(assignment)[param.name]
+        domains = []
+        for lo, hi in sig.domains:
+            if not (isinstance(lo, C.Const) and isinstance(hi, C.Const)):
+                raise CheckError(f"{span}: error: bind the sizes of '{param.name}' before its table")
+            domains.append((int(lo.value), int(hi.value)))
+        values = {}
+        for args, value in entries:
+            point = tuple(int(self._binding_value(a, assignment, span)) for a in args)
+            if point in values:
+                raise CheckError(f"{span}: error: the table of '{param.name}' gives {point} twice")
+            if not all(lo <= a <= hi for a, (lo, hi) in zip(point, domains)):
+                raise CheckError(f"{span}: error: {point} lies outside the domain of '{param.name}'")
+            values[point] = self._binding_value(value, assignment, span) \
+                if value.sort != C.BOOL else E.evaluate(value, E.Env(self._scalars(assignment)))
+            if sig.codomain[0] == C.INT and len(sig.codomain) == 3:
+                lo, hi = int(sig.codomain[1].value), int(sig.codomain[2].value)
+                if not lo <= values[point] <= hi:
+                    raise CheckError(f"{span}: error: {param.name}{point} = {values[point]} is outside [{lo}..{hi}]")
+        points = list(itertools.product(*[range(lo, hi + 1) for lo, hi in domains]))
+        missing = [p for p in points if p not in values]
+        if missing:
+            raise CheckError(f"{span}: error: the table of '{param.name}' has no value at {missing[0]}"
+                             f"{f' and {len(missing) - 1} more points' if len(missing) > 1 else ''}")
+        return E.Table(tuple(domains), values)
+
+    @staticmethod
+    def _scalars(assignment) -> dict:
+        return {k: v for k, v in assignment.items() if not isinstance(v, E.Table)}
+
+    @staticmethod
+    def _tables(assignment) -> dict:
+        return {k: v for k, v in assignment.items() if isinstance(v, E.Table)}
+
     def _binding_value(self, term: C.Term, assignment, span):
-        term = C.substitute(term, {k: _as_term(v, C.REAL) for k, v in assignment.items()})
+        term = C.substitute(term, {k: _as_term(v, C.REAL) for k, v in self._scalars(assignment).items()})
         try:
             value = E.evaluate(term, E.Env())
         except (EvaluationError, Undecided) as err:
-            raise CheckError(f"{span}: cannot evaluate the binding value {C.term_to_text(term)}: {err}") from None
+            raise CheckError(f"{span}: error: cannot evaluate the binding value {C.term_to_text(term)}: {err}") from None
         if isinstance(value, Fraction):
             return value
         return term  # irrational: keep the exact term, e.g. ln(3/2)
@@ -159,15 +207,15 @@ class CheckRunner:
             except (EvaluationError, Undecided, C.Unsupported):
                 continue
             if not ok:
-                raise CheckError(f"{span}: {param.name} = {_value_text(value)} lies outside the domain "
+                raise CheckError(f"{span}: error: {param.name} = {_value_text(value)} lies outside the domain "
                                  f"of '{param.name}' ({param.domain_text or C.term_to_text(c)})")
 
     # ---- queries
     def sigs(self, assignment) -> dict[str, C.FunSig]:
-        subst = {k: _as_term(v, C.INT) for k, v in assignment.items()}
+        subst = {k: _as_term(v, C.INT) for k, v in self._scalars(assignment).items()}
         out = {}
         for p in self.thm.params:
-            if isinstance(p.sort, C.FunSig):
+            if isinstance(p.sort, C.FunSig) and p.name not in self._tables(assignment):
                 out[p.name] = C.FunSig(tuple((T.fold(C.substitute(lo, subst)), T.fold(C.substitute(hi, subst)))
                                              for lo, hi in p.sort.domains),
                                        (p.sort.codomain[0],) + tuple(T.fold(C.substitute(c, subst))
@@ -186,12 +234,17 @@ class CheckRunner:
 
     def build_query(self, inst: Instance, claim: C.Term, part: str):
         """hypotheses and not defined(claim)  |  hypotheses and defined(claim) and not claim"""
-        subst = {k: _as_term(v, self.thm.param(k).sort) for k, v in inst.assignment.items()}
+        subst = {k: _as_term(v, self.thm.param(k).sort) for k, v in self._scalars(inst.assignment).items()}
         sigs_all = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
         defined = T.definedness(claim, sigs_all)
         goal = C.mk("not", defined) if part == "undefined" else C.mk("and", defined, C.mk("not", claim))
-        query = C.mk("and", *self.hypotheses(inst), goal)
-        query = self.prepare(C.substitute(query, subst))
+        query = C.substitute(C.mk("and", *self.hypotheses(inst), goal), subst)
+        for name, table in self._tables(inst.assignment).items():
+            points = list(table.values)
+            lam = T.table_lambda(self.thm.param(name).sort, points,
+                                 [_as_term(table.values[p], C.REAL) for p in points])
+            query = C.substitute_function(query, name, lam)
+        query = self.prepare(query)
         sigs = self.sigs(inst.assignment)
         side: list[C.Term] = []
         # Function parameters over numeric domains become one variable per point.
@@ -250,10 +303,10 @@ class CheckRunner:
 
     # ---- counterexamples
     def counterexample(self, inst: Instance, result: z3_backend.Z3Result, elimination) -> tuple[dict, E.Env]:
-        values: dict[str, object] = dict(inst.assignment)
+        values: dict[str, object] = self._scalars(inst.assignment)
+        functions = dict(self._tables(inst.assignment))
         back = elimination.back(result.model)
         model = {**result.model, **back}
-        functions = {}
         for p in self.thm.params:
             if p.name in values:
                 continue
@@ -267,7 +320,7 @@ class CheckRunner:
                 values[p.name] = Fraction(0) if p.sort != C.BOOL else False  # unconstrained
         subst = {k: _as_term(v, self.thm.param(k).sort) for k, v in values.items()}
         for p in self.thm.params:
-            if not isinstance(p.sort, C.FunSig):
+            if not isinstance(p.sort, C.FunSig) or p.name in functions:
                 continue
             domains = []
             for lo, hi in p.sort.domains:
@@ -310,13 +363,20 @@ class CheckRunner:
         return (not holds), ("the claim is false there" if not holds else "the claim holds there")
 
     def describe(self, values: dict, env: E.Env) -> tuple[dict, str]:
+        """The counterexample as data and as bindings that `check finite` accepts verbatim."""
         scalars = {k: _value_text(v) for k, v in values.items()}
         tables = {name: {",".join(map(str, k)): _value_text(v) for k, v in t.values.items()}
                   for name, t in env.functions.items()}
-        text = ", ".join(f"{k} = {v}" for k, v in scalars.items())
-        for name, table in tables.items():
-            text += "; " + name + " = {" + ", ".join(f"({k}): {v}" for k, v in table.items()) + "}"
-        return {"scalars": scalars, "functions": tables}, text
+        parts = []
+        for p in self.thm.params:  # declaration order: sizes come before the tables they size
+            if p.name in scalars:
+                parts.append(f"{p.name} = {scalars[p.name]}")
+            elif p.name in tables:
+                entries = ", ".join(f"({k.replace(',', ', ')}): {v}" for k, v in tables[p.name].items())
+                parts.append(f"{p.name} = {{{entries}}}")
+        text = ", ".join(parts)
+        replay = f"check finite {text} expect refuted"
+        return {"scalars": scalars, "functions": tables, "replay": replay}, text
 
     # ---- one instance
     def run_instance(self, inst: Instance) -> Outcome:
@@ -340,6 +400,7 @@ class CheckRunner:
 
     def decide(self, inst: Instance, claim: C.Term, label: str, confirm: bool = True) -> Outcome:
         """Two queries: can the claim be undefined, and can it be false where defined?"""
+        outcome = Outcome("holds", "simplification")  # both queries may fold to false
         for part in ("undefined", "false"):
             query, sigs, side = self.build_query(inst, claim, part)
             if query == C.FALSE:
@@ -359,7 +420,8 @@ class CheckRunner:
                 return Outcome("holds", "exact evaluation")
             if not confirm:
                 return Outcome("fails", "exact evaluation")
-            values, env = dict(inst.assignment), E.Env(dict(inst.assignment))
+            values = self._scalars(inst.assignment)
+            env = E.Env(dict(values), dict(self._tables(inst.assignment)))
             ok, why = self.confirm(env)
             if not ok:
                 return Outcome("unknown", "exact evaluation", f"inconsistent evaluation: {why}")

@@ -283,6 +283,13 @@ class _Builder(Transformer):
     def value_binding(self, meta, children):
         return S.Binding(str(children[0]), "value", (children[1],), self._span(meta))
 
+    def table_entry(self, children):
+        return (children[0], children[1])
+
+    @v_args(meta=True)
+    def table_binding(self, meta, children):
+        return S.Binding(str(children[0]), "table", (), self._span(meta), tuple(children[1:]))
+
     def bindings(self, children):
         return tuple(children)
 

@@ -92,6 +92,10 @@ def _binding(b: S.Binding) -> str:
         return f"{b.name} in {expr_to_source(b.values[0])}..{expr_to_source(b.values[1])}"
     if b.kind == "set":
         return f"{b.name} in {{{', '.join(expr_to_source(v) for v in b.values)}}}"
+    if b.kind == "table":
+        entries = ", ".join(f"({', '.join(expr_to_source(a) for a in args)}): {expr_to_source(v)}"
+                            for args, v in b.table)
+        return f"{b.name} = {{{entries}}}"
     return f"{b.name} = {expr_to_source(b.values[0])}"
 
 

@@ -209,12 +209,14 @@ class Witness:
 
 @dataclass(frozen=True)
 class Binding:
-    """`N in 2..4096` (range), `p in {1/2, 9/10}` (set) or `k = m^n` (value)."""
+    """`N in 2..4096` (range), `p in {1/2, 9/10}` (set), `k = m^n` (value) or
+    `h = {(1, 1): 2, (1, 2): 1}` (table: the whole of a function parameter)."""
 
     name: str
-    kind: str  # "range" | "set" | "value"
-    values: tuple[Expr, ...]  # (lo, hi) for a range
+    kind: str  # "range" | "set" | "value" | "table"
+    values: tuple[Expr, ...]  # (lo, hi) for a range; empty for a table
     span: Span = _span()
+    table: tuple[tuple[tuple[Expr, ...], Expr], ...] = ()
 
 
 @dataclass(frozen=True)
