@@ -18,10 +18,12 @@ INT, REAL, BOOL = "int", "real", "bool"
 OPS: dict[str, int | None] = {
     "add": None, "mul": None, "neg": 1, "div": 2, "pow": 2,
     "exp": 1, "ln": 1, "sqrt": 1, "abs": 1, "min": None, "max": None,
+    "cos": 1, "sin": 1, "floor": 1, "ceil": 1, "binom": 2,
     "lt": 2, "le": 2, "eq": 2,
     "not": 1, "and": None, "or": None, "implies": 2, "iff": 2, "ite": 3,
 }
-ARITH_OPS = frozenset({"add", "mul", "neg", "div", "pow", "exp", "ln", "sqrt", "abs", "min", "max"})
+ARITH_OPS = frozenset({"add", "mul", "neg", "div", "pow", "exp", "ln", "sqrt", "abs", "min", "max",
+                       "cos", "sin", "floor", "ceil", "binom"})
 COMPARISONS = frozenset({"lt", "le", "eq"})
 BINDERS = ("forall", "exists", "sum", "prod", "max", "min")
 
@@ -223,7 +225,9 @@ def mk(op: str, *args: Term) -> Term:
         return Op(BOOL, op, args)
     if op == "ite":
         return Op(args[1].sort if args[1].sort == args[2].sort else REAL, op, args)
-    if op in ("div", "exp", "ln", "sqrt"):
+    if op in ("floor", "ceil", "binom"):
+        return Op(INT, op, args)
+    if op in ("div", "exp", "ln", "sqrt", "cos", "sin"):
         return Op(REAL, op, args)
     if op == "pow":
         base, exponent = args

@@ -22,7 +22,8 @@ KNOWN_IDS = (
     + ["M-1", "M-2", "O-1", "O-2", "O-3"]
 )
 
-BUILTINS = {"exp": 1, "ln": 1, "sqrt": 1, "abs": 1, "min": None, "max": None}
+BUILTINS = {"exp": 1, "ln": 1, "sqrt": 1, "abs": 1, "min": None, "max": None,
+            "cos": 1, "sin": 1, "floor": 1, "ceil": 1, "binom": 2}
 
 
 @dataclass
@@ -288,7 +289,7 @@ class Elaborator:
         entry = scope.entries.get(e.fn)
         if entry is None and e.fn in BUILTINS:
             arity = BUILTINS[e.fn]
-            args = [self.arith(a, scope) for a in e.args]
+            args = [self.integer(a, scope) if e.fn == "binom" else self.arith(a, scope) for a in e.args]
             if arity is not None and len(args) != arity:
                 return self.error(e.span, f"{e.fn} takes {arity} argument, given {len(args)}")
             if arity is None and len(args) < 2:

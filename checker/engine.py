@@ -28,6 +28,7 @@ from .verdict import CheckResult, Status
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TABLE = 10_000
+ENUMERATION_LIMIT = 20_000  # values of a finite check tried one by one when one query fails
 
 
 @dataclass
@@ -87,10 +88,14 @@ class CheckRunner:
         self.assumptions = [(label, a) for label, a, _ in theorem.assumptions if label not in options.drop]
 
     # ---- instances
-    def instances(self) -> tuple[list[Instance], str]:
+    def instances(self, enumerate_all: bool = False) -> tuple[list[Instance], str]:
+        """The instances of a check. Bindings that fix sizes are enumerated; the others stay
+        constraints decided in one query, unless `enumerate_all` asks for every value."""
         if self.check.kind == "symbolic":
             return [Instance({}, [], 1)], "all parameter values"
         structural = set(self.thm.is_structural)
+        if enumerate_all:
+            structural |= {b[0] for b in self.check.bindings}
         for _, kind, values, _ in self.check.bindings:
             for v in values:
                 if kind == "table":
@@ -500,20 +505,7 @@ def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
-def run_check(theorem: CoreTheorem, check: CoreCheck, options: Options) -> CheckResult:
-    started = time.perf_counter()
-    runner = CheckRunner(theorem, check, options)
-    result = CheckResult(
-        id=theorem.id, title=theorem.title, source=str(check.span), refs=list(theorem.refs),
-        check=check.kind, check_index=check.index, expected=check.expect, status=Status.UNKNOWN.value)
-    try:
-        instances, range_text = runner.instances()
-    except (CheckError, EvaluationError, Undecided) as err:
-        result.status, result.reason = Status.ERROR.value, str(err)
-        result.seconds = time.perf_counter() - started
-        return result
-    result.range = range_text
-    result.instances = sum(i.count for i in instances)
+def _run_instances(runner: CheckRunner, instances: list[Instance], result: CheckResult):
     methods, unknown_reasons, steps = [], [], []
     status = "holds"
     for inst in instances:
@@ -529,9 +521,36 @@ def run_check(theorem: CoreTheorem, check: CoreCheck, options: Options) -> Check
             break
         if outcome.status == "unknown":
             status = "unknown"
-            where = ", ".join(f"{k} = {_value_text(v)}" for k, v in inst.assignment.items())
+            where = ", ".join(f"{k} = {_value_text(v)}" for k, v in inst.assignment.items()
+                              if not isinstance(v, E.Table))
             unknown_reasons.append(f"{where + ': ' if where else ''}{outcome.reason}")
             break
+    return status, methods, unknown_reasons, steps
+
+
+def run_check(theorem: CoreTheorem, check: CoreCheck, options: Options) -> CheckResult:
+    started = time.perf_counter()
+    runner = CheckRunner(theorem, check, options)
+    result = CheckResult(
+        id=theorem.id, title=theorem.title, source=str(check.span), refs=list(theorem.refs),
+        check=check.kind, check_index=check.index, expected=check.expect, status=Status.UNKNOWN.value)
+    try:
+        instances, range_text = runner.instances()
+    except (CheckError, EvaluationError, Undecided) as err:
+        result.status, result.reason = Status.ERROR.value, str(err)
+        result.seconds = time.perf_counter() - started
+        return result
+    result.range = range_text
+    result.instances = sum(i.count for i in instances)
+    status, methods, unknown_reasons, steps = _run_instances(runner, instances, result)
+    if status == "unknown" and check.kind == "finite" and len(instances) < result.instances <= ENUMERATION_LIMIT:
+        # One query over a whole range could not be decided (e.g. cos, or exp of a constant):
+        # decide the values one by one instead, where each becomes a ground evaluation.
+        enumerated, _ = runner.instances(enumerate_all=True)
+        status2, methods2, unknown2, steps2 = _run_instances(runner, enumerated, result)
+        if status2 != "unknown":
+            status, methods, unknown_reasons, steps = status2, methods2, unknown2, steps2
+            methods.append(f"each of the {result.instances} values separately")
     if status == "fails":
         result.status = Status.REFUTED.value
     elif status == "unknown":

@@ -10,6 +10,7 @@ instances the tests compare this evaluator with Z3.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -173,6 +174,35 @@ class _Evaluator:
         if v.a < 0:
             raise Undecided("sqrt argument encloses 0")
         return iv.sqrt(v)
+
+    def op_cos(self, t, values):
+        v = self.ev(t.args[0], values)
+        return Fraction(1) if not _is_interval(v) and v == 0 else iv.cos(_to_interval(v))
+
+    def op_sin(self, t, values):
+        v = self.ev(t.args[0], values)
+        return Fraction(0) if not _is_interval(v) and v == 0 else iv.sin(_to_interval(v))
+
+    def _rounded(self, t, values, up: bool):
+        v = self.ev(t.args[0], values)
+        if not _is_interval(v):
+            return Fraction(math.ceil(v) if up else math.floor(v))
+        lo, hi = (math.ceil(x) if up else math.floor(x) for x in (v.a.a, v.b.b))
+        if lo != hi:
+            raise Undecided(f"{t.op} of an interval that straddles an integer")
+        return Fraction(int(lo))
+
+    def op_floor(self, t, values):
+        return self._rounded(t, values, False)
+
+    def op_ceil(self, t, values):
+        return self._rounded(t, values, True)
+
+    def op_binom(self, t, values):
+        n, k = (self.integer(a, values) for a in t.args)
+        if n < 0:
+            raise EvaluationError(f"binom({n}, {k}) with a negative n")
+        return Fraction(math.comb(n, k)) if 0 <= k <= n else Fraction(0)
 
     def op_abs(self, t, values):
         v = self.ev(t.args[0], values)

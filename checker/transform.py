@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from fractions import Fraction
 
 from . import core as C
@@ -76,6 +77,8 @@ def definedness(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
         parts.append(C.mk("lt", zero, a[0]))
     elif t.op == "sqrt":
         parts.append(C.mk("le", zero, a[0]))
+    elif t.op == "binom":
+        parts.append(C.mk("le", zero, a[0]))
     elif t.op == "pow":
         base, exponent = a
         if isinstance(exponent, C.Const):
@@ -138,6 +141,16 @@ def fold(t: C.Term) -> C.Term:
             out = Fraction(v[0]) ** int(v[1])
         elif t.op == "abs":
             out = abs(v[0])
+        elif t.op == "floor":
+            out = Fraction(math.floor(v[0]))
+        elif t.op == "ceil":
+            out = Fraction(math.ceil(v[0]))
+        elif t.op == "binom":
+            if v[0] < 0:
+                return t
+            out = Fraction(math.comb(int(v[0]), int(v[1]))) if 0 <= v[1] <= v[0] else Fraction(0)
+        elif t.op in ("cos", "sin") and v[0] == 0:
+            out = Fraction(1 if t.op == "cos" else 0)
         elif t.op == "min":
             out = min(v)
         elif t.op == "max":

@@ -133,6 +133,12 @@ class Translator:
         if t.op == "abs":
             x = r(a[0])
             return z3.If(x >= 0, x, -x)
+        if t.op == "floor":
+            x = r(a[0])
+            return x if z3.is_int(x) else z3.ToInt(x)
+        if t.op == "ceil":
+            x = r(a[0])
+            return x if z3.is_int(x) else -z3.ToInt(-x)
         if t.op in ("min", "max"):
             out = r(a[0])
             for x in a[1:]:
