@@ -17,7 +17,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.checker
 	touch $@
 
 verify: $(VENV)/.checker          ## decide every statement in proofs/
-	$(PY) -m checker verify proofs
+	$(PY) -m checker verify proofs --necessity --catalogue docs/THEOREMS.md
 
 test: $(VENV)/.dev                ## the test suite CI runs (fast tier)
 	$(PY) -m pytest -q

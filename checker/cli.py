@@ -13,7 +13,9 @@ from pathlib import Path
 from .api import load_files, statement_files, verify_theorems
 from .engine import DEFAULT_TIMEOUT, Options
 from .errors import SourceError, UsageError
-from .report import table, write_json
+from .catalogue import render
+from .necessity import analyse
+from .report import necessity_table, table, write_atomic, write_json
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--build", default="build", help="artifact folder (default: build)")
         p.add_argument("--only", metavar="ID", help="only this theorem id (and its .variants)")
         p.add_argument("-v", "--verbose", action="store_true", help="show methods and steps")
+        p.add_argument("--necessity", action="store_true",
+                       help="drop each assumption in turn and report whether the claim then fails")
+        p.add_argument("--catalogue", metavar="PATH", help="write the Markdown catalogue (docs/THEOREMS.md)")
     return parser
 
 
@@ -61,9 +66,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {result.id} check {result.check_index + 1}: {result.status}", file=sys.stderr)
 
     results = verify_theorems(theorems, options, only=args.only, progress=progress)
+    rows = []
+    if args.necessity:
+        selected = [t for t in theorems if not args.only or t.id == args.only or t.id.startswith(args.only + ".")]
+        rows = [row for t in selected for row in analyse(t, options)]
     seconds = time.perf_counter() - started
-    write_json(results, build / "report.json", seconds)
+    write_json(results, build / "report.json", seconds, rows)
     print(table(results, verbose=args.verbose or args.command == "check"))
+    if args.necessity:
+        print(necessity_table(rows))
+    if args.catalogue:
+        write_atomic(Path(args.catalogue), render(theorems, results, rows))
+        print(f"catalogue: {args.catalogue}")
     print(f"report: {build / 'report.json'}  ({seconds:.1f} s)")
     errors = [r for r in results if r.status == "error"]
     for r in errors:

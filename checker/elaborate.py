@@ -57,6 +57,13 @@ class CoreTheorem:
     checks: list[CoreCheck]
     span: Span
     source_text: str = ""
+    trust: str | None = None
+    notes: tuple[str, ...] = ()
+    # The statement as written, for the catalogue.
+    param_texts: tuple[str, ...] = ()
+    assumption_texts: tuple[tuple[str, str], ...] = ()
+    claim_texts: tuple[str, ...] = ()
+    let_texts: tuple[str, ...] = ()
 
     def param(self, name: str) -> CoreParam:
         return next(p for p in self.params if p.name == name)
@@ -154,7 +161,16 @@ class Elaborator:
         if not t.checks:
             self.error(t.span, f"theorem {t.id} has no check", "add e.g. 'check symbolic expect proved'")
         checks = [self.check(i, c, scope, params) for i, c in enumerate(t.checks)]
-        return CoreTheorem(t.id, t.title, t.refs, params, assumptions, claim, checks, t.span)
+        from .printer import expr_to_source, type_to_source
+        return CoreTheorem(
+            t.id, t.title, t.refs, params, assumptions, claim, checks, t.span,
+            trust=t.trust, notes=t.notes,
+            param_texts=tuple(f"{p.name} : {type_to_source(p.type)}" for p in t.params),
+            assumption_texts=tuple((label, expr_to_source(a.expr))
+                                   for (label, _, _), a in zip(assumptions, t.assumptions)),
+            claim_texts=tuple(expr_to_source(c.expr) for c in t.claims),
+            let_texts=tuple(f"{let.name}{'(' + ', '.join(let.formals) + ')' if let.formals else ''}"
+                            f" = {expr_to_source(let.body)}" for let in t.lets))
 
     def param(self, p: S.Param, scope: _Scope) -> CoreParam:
         if isinstance(p.type, S.FunType):

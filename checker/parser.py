@@ -247,6 +247,12 @@ class _Builder(Transformer):
     def ref_item(self, meta, children):
         return ("ref", str(children[0])[1:-1])
 
+    def trust_item(self, children):
+        return ("trust", str(children[0])[1:-1])
+
+    def note_item(self, children):
+        return ("note", str(children[0])[1:-1])
+
     @v_args(meta=True)
     def param_item(self, meta, children):
         return S.Param(str(children[0]), children[1], self._span(meta))
@@ -324,6 +330,8 @@ class _Builder(Transformer):
             checks=tuple(i for i in items if isinstance(i, S.Check)),
             span=Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column),
             items=items,
+            trust=next((i[1] for i in items if isinstance(i, tuple) and i[0] == "trust"), None),
+            notes=tuple(i[1] for i in items if isinstance(i, tuple) and i[0] == "note"),
         )
 
     def start(self, children):

@@ -100,8 +100,8 @@ def _binding(b: S.Binding) -> str:
 
 
 def item_to_source(item) -> str:
-    if isinstance(item, tuple) and item[0] == "ref":
-        return f'ref "{item[1]}"'
+    if isinstance(item, tuple) and item[0] in ("ref", "trust", "note"):
+        return f'{item[0]} "{item[1]}"'
     if isinstance(item, S.Param):
         return f"param {item.name} : {type_to_source(item.type)}"
     if isinstance(item, S.Let):

@@ -41,11 +41,28 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def write_json(results: list[CheckResult], path: Path, seconds: float) -> None:
+def necessity_table(rows) -> str:
+    if not rows:
+        return "\nno theorem with assumptions among those checked"
+    width = max(len(f"{r.id} {r.assumption}") for r in rows)
+    lines = ["\nnecessity of hypotheses (each dropped in turn):"]
+    for r in rows:
+        lines.append(f"  {(r.id + ' ' + r.assumption).ljust(width)}  {r.verdict}: {_clip(r.evidence, 80)}")
+    return "\n".join(lines)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file, so an interrupted run never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_json(results: list[CheckResult], path: Path, seconds: float, necessity=()) -> None:
     import lark
     import sympy
     import z3
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "tool": "limits-checker",
         "versions": {"python": platform.python_version(), "z3": z3.get_version_string(),
@@ -55,7 +72,6 @@ def write_json(results: list[CheckResult], path: Path, seconds: float) -> None:
                     for status in ("proved", "verified", "refuted", "unknown", "error")},
         "all_as_expected": all(r.as_expected for r in results),
         "checks": [r.to_json() for r in results],
+        "necessity": [row.to_json() for row in necessity],
     }
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(path)  # never leave a half-written report
+    write_atomic(path, json.dumps(data, indent=2, default=str))

@@ -241,6 +241,8 @@ class Theorem:
     checks: tuple[Check, ...]
     span: Span = _span()
     items: tuple = field(default=(), compare=False, repr=False)  # source order, for printing
+    trust: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
