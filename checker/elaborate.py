@@ -427,7 +427,8 @@ class Elaborator:
             if not isinstance(p, C.Const):
                 return self.error(_span(e.point), "a limit point must be a number, inf or -inf")
             point = p.value
-        var = self.fresh(e.var, C.REAL)
+        # A limit at +-inf is a limit of a sequence too: its variable may bound sums.
+        var = self.fresh(e.var, C.INT if isinstance(point, str) else C.REAL)
         body = self.arith(e.body, scope.child(**{e.var: ("term", var)}))
         return C.Limit(C.REAL, var, point, body)
 

@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import core as C
+from .errors import CheckerError
 
 EXP_MARK = "exp⟨"
 S_PREFIX = "s§"  # s§x stands for e^(x/D)
+ENCLOSURE_BITS = 96  # precision of the rational intervals around transcendental constants
 
 
 @dataclass
@@ -96,7 +98,7 @@ def loglinear(t: C.Term) -> LogLinear | None:
 
 
 def _has_exp_or_ln(t: C.Term) -> bool:
-    return any(isinstance(x, C.Op) and x.op in ("exp", "ln", "sqrt") for x in C.walk(t))
+    return any(isinstance(x, C.Op) and x.op in ("exp", "ln", "sqrt", "cos", "sin") for x in C.walk(t))
 
 
 def _atom_parts(t: C.Term):
@@ -114,6 +116,17 @@ class Elimination:
     # eliminated x -> (name of s, D) with e^x = s^D
     exp_vars: dict[str, tuple[str, int]]
     roots: dict[str, tuple[C.Term, int]]
+    # enclosed transcendental constant -> (variable, lower side constraint, upper side constraint)
+    enclosures: dict[str, tuple[C.Term, C.Term]] = field(default_factory=dict)
+
+    def at_corner(self, upper: bool) -> list[C.Term]:
+        """The side constraints with every enclosed constant pinned to one end of its interval."""
+        pinned = []
+        for lower, higher in self.enclosures.values():  # lo <= v, v <= hi
+            pinned.append(C.mk("eq", higher.args[0], higher.args[1]) if upper
+                          else C.mk("eq", lower.args[1], lower.args[0]))
+        enclosure_terms = {t for pair in self.enclosures.values() for t in pair}
+        return [s for s in self.side if s not in enclosure_terms] + pinned
 
     def back(self, model: dict[str, Fraction]) -> dict[str, C.Term]:
         """Values of the eliminated variables as exact terms: x = D * ln(s)."""
@@ -136,6 +149,8 @@ class _Eliminator:
         self.global_names = bound_ok
         self.exp_vars: set[str] = set()
         self.roots: dict[tuple[C.Term, int], C.Var] = {}
+        self.constants: dict[C.Term, C.Var] = {}
+        self.enclosures: dict[str, tuple[C.Term, C.Term]] = {}
         self.side: list[C.Term] = []
 
     # ---- which variables go
@@ -188,9 +203,8 @@ class _Eliminator:
         if ll is None:
             raise C.Unsupported(f"exp of {C.term_to_text(u)}, which is not linear in variables and logarithms")
         ll = ll.scaled(scale)
-        if ll.const != 0:
-            raise C.Unsupported(f"exp of the nonzero constant {ll.const} (in exp({C.term_to_text(u)})) is transcendental")
-        factors = [self._power(self._mark(x, ll.sorts[x]), c) for x, c in ll.coeffs.items()]
+        factors = [self.enclose(C.mk("exp", C.num(ll.const)))] if ll.const != 0 else []
+        factors += [self._power(self._mark(x, ll.sorts[x]), c) for x, c in ll.coeffs.items()]
         factors += [self._power(self.rw(arg), c) for arg, c in ll.logs.items()]
         for k, m in ll.opaque:
             if m.op == "ite":
@@ -203,11 +217,10 @@ class _Eliminator:
         return factors[0] if len(factors) == 1 else C.mk("mul", *factors)
 
     def exponentiate(self, op: str, ll: LogLinear) -> C.Term:
-        if ll.const != 0:
-            raise C.Unsupported(f"comparison with the constant {ll.const} beside logarithms or exponents "
-                                "becomes transcendental when exponentiated")
         q = math.lcm(*(c.denominator for c in ll.logs.values())) if ll.logs else 1
         lhs, rhs = [], []
+        if ll.const != 0:  # e^(q c0) is transcendental: enclosed in a rational interval
+            (lhs if ll.const > 0 else rhs).append(self.enclose(C.mk("exp", C.num(abs(ll.const) * q))))
         items = [(self._mark(x, ll.sorts[x]), c * q) for x, c in ll.coeffs.items()]
         items += [(self.rw(arg), c * q) for arg, c in ll.logs.items()]
         for base, e in items:
@@ -234,6 +247,9 @@ class _Eliminator:
             k = Fraction(t.args[1].value) * denominators[x]
             assert k.denominator == 1, (x, k)
             return self._int_power(C.Var(C.REAL, S_PREFIX + x), int(k))
+        if isinstance(t, C.Op) and t.op in ("exp", "ln", "cos", "sin", "sqrt") and not C.free_vars(t) \
+                and not C.free_functions(t) and not any(isinstance(x, C.Bind) for x in C.walk(t)):
+            return self.enclose(t)
         t = C.map_children(t, lambda c: self.finish(c, denominators))
         if isinstance(t, C.Op) and t.op == "pow" and isinstance(t.args[1], C.Const):
             base, e = t.args[0], Fraction(t.args[1].value)
@@ -249,6 +265,36 @@ class _Eliminator:
             return C.num(1)
         pos = base if abs(k) == 1 else C.mk("pow", base, C.num(abs(k), C.INT))
         return pos if k > 0 else C.mk("div", C.num(1), pos)
+
+    def enclose(self, t: C.Term) -> C.Var:
+        """A ground transcendental constant becomes a variable between rational bounds.
+
+        Sound for proofs (the claim is shown for every value in the interval, the true one
+        among them); a counterexample is still re-checked on the exact constant.
+        """
+        if t not in self.constants:
+            from mpmath import iv
+            from mpmath.libmp import to_rational
+            from .evaluator import Env, evaluate
+            saved = iv.prec
+            iv.prec = ENCLOSURE_BITS
+            try:
+                value = evaluate(t, Env(), exact_fallback=False)
+            except CheckerError as err:
+                raise C.Unsupported(f"cannot enclose {C.term_to_text(t)}: {err}") from None
+            finally:
+                iv.prec = saved
+            v = C.Var(C.REAL, f"⟦{C.term_to_text(t)}⟧")
+            self.constants[t] = v
+            if isinstance(value, Fraction):
+                self.side.append(C.mk("eq", v, C.num(value, C.REAL)))
+            else:
+                lo = Fraction(*to_rational(value.a._mpi_[0]))
+                hi = Fraction(*to_rational(value.b._mpi_[1]))
+                bounds = (C.mk("le", C.num(lo, C.REAL), v), C.mk("le", v, C.num(hi, C.REAL)))
+                self.side += list(bounds)
+                self.enclosures[v.name] = bounds
+        return self.constants[t]
 
     def _root(self, base: C.Term, q: int) -> C.Var:
         key = (base, q)
@@ -290,9 +336,9 @@ def eliminate(formula: C.Term, global_names: set[str] | None = None) -> Eliminat
         if isinstance(x, C.Var) and x.name in el.exp_vars:
             raise C.Unsupported(f"'{x.display}' occurs both inside exp/ln comparisons and in a "
                                 "polynomial position, so it cannot be replaced by e^x")
-        if isinstance(x, C.Op) and x.op in ("exp", "ln"):
+        if isinstance(x, C.Op) and x.op in ("exp", "ln", "cos", "sin"):
             raise C.Unsupported(f"{x.op}({C.term_to_text(x.args[0])}) is in a position the "
                                 "rewriting cannot remove (not a log-linear comparison)")
     side = [C.mk("lt", C.num(0), C.Var(C.REAL, S_PREFIX + x)) for x in sorted(el.exp_vars)] + el.side
     return Elimination(result, side, {x: (S_PREFIX + x, denominators[x]) for x in el.exp_vars},
-                       {r.name: (b, q) for (b, q), r in el.roots.items()})
+                       {r.name: (b, q) for (b, q), r in el.roots.items()}, dict(el.enclosures))

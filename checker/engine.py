@@ -453,6 +453,22 @@ class CheckRunner:
             return Outcome("unknown", "z3", f"cannot read the counterexample: {err}")
         ok, why = self.confirm(env)
         cex, text = self.describe(values, env)
+        if not ok and elimination.enclosures:
+            # The model may sit at a value of an enclosed constant (e, cos 1, ...) other than
+            # the true one: pin the constants to either end of their intervals and try again.
+            for upper in (False, True):
+                retry = self._decide(elimination.formula, side + elimination.at_corner(upper), sigs,
+                                     f"{label}, constants at the {'upper' if upper else 'lower'} ends", False)
+                if retry.status != "sat":
+                    continue
+                try:
+                    values2, env2 = self.counterexample(inst, retry, elimination)
+                except (C.Unsupported, EvaluationError, Undecided):
+                    continue
+                ok2, why2 = self.confirm(env2)
+                if ok2:
+                    cex, text = self.describe(values2, env2)
+                    return Outcome("fails", "z3, re-checked by the exact evaluator", why2, cex, text)
         if not ok:
             return Outcome("unknown", "z3", f"the solver's counterexample ({text}) was not confirmed "
                            f"by the exact evaluator: {why}")

@@ -25,7 +25,7 @@ _TERMINAL_TEXT = {
     "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "NAME": "a name", "NUMBER": "a number",
     "STRING": "a quoted string", "THEOREM_ID": "a theorem id such as C-3 or H-1.boundary",
     "CMP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'", "MINUS": "'-'",
-    "STAR": "'*'", "CIRCUMFLEX": "'^'", "CHECK_KIND": "'symbolic' or 'finite'",
+    "STAR": "'*'", "IMPLIES": "'=>'", "IFF": "'<=>'", "CIRCUMFLEX": "'^'", "CHECK_KIND": "'symbolic' or 'finite'",
     "VERDICT": "a verdict (proved, verified, refuted, unknown)", "$END": "end of file",
 }
 
@@ -143,11 +143,11 @@ class _Builder(Transformer):
 
     @v_args(meta=True)
     def implies(self, meta, children):
-        return S.Binary("=>", children[0], children[1], self._span(meta))
+        return S.Binary("=>", children[0], children[-1], self._span(meta))
 
     @v_args(meta=True)
     def iff(self, meta, children):
-        return S.Binary("<=>", children[0], children[1], self._span(meta))
+        return S.Binary("<=>", children[0], children[-1], self._span(meta))
 
     @v_args(meta=True)
     def comparison(self, meta, children):

@@ -17,7 +17,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, note, seed, settings
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import event as _event
+from hypothesis import note as _note
+from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
@@ -33,9 +36,22 @@ from checker.printer import module_to_source
 ROOT = Path(__file__).resolve().parent.parent
 PROOFS = sorted((ROOT / "proofs").glob("*.lim"))
 
+def event(text: str) -> None:
+    if currently_in_test_context():
+        _event(text)
+
+
+def note(text: str) -> None:
+    if currently_in_test_context():
+        _note(text)
+
+
 # ---- a grammar-driven generator ----------------------------------------------------------
 
-_GRAMMAR = Lark(GRAMMAR_PATH.read_text(), parser="lalr", start="start")
+# Besides whole files (`start`), single items and expressions are generated, so that a
+# theorem gets several items and the expressions get some depth: from_lark prefers short
+# expansions, and drawn from `start` alone most theorems come out empty.
+_GRAMMAR = Lark(GRAMMAR_PATH.read_text(), parser="lalr", start=["start", "item", "expr"])
 
 # Non-keyword names. A few of them are builtins (exp, ln, ...) and a few are short, so that
 # generated text sometimes refers to something that exists.
@@ -53,8 +69,9 @@ def _spaced(s: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return s.map(lambda t: f" {t} ")
 
 
-def _terminal_strategies(numbers: st.SearchStrategy[str], ids: st.SearchStrategy[str]):
-    terminals, _, _ = _GRAMMAR.grammar.compile(["start"], ())
+def _lark(start: str, numbers: st.SearchStrategy[str], ids: st.SearchStrategy[str]):
+    """from_lark for one start rule, with a strategy for every terminal it can reach."""
+    terminals, _, ignore = _GRAMMAR.grammar.compile([start], ())
     explicit: dict[str, st.SearchStrategy[str]] = {}
     for t in terminals:
         if t.pattern.type == "str":
@@ -75,7 +92,48 @@ def _terminal_strategies(numbers: st.SearchStrategy[str], ids: st.SearchStrategy
         "WS": st.sampled_from([" ", "\n", "\t", "  \n  "]),
         "COMMENT": st.sampled_from([" # a comment\n", "#\n", " # x < y ) {\n"]),
     })
-    return explicit
+    names = {t.name for t in terminals} | set(ignore)
+    return from_lark(_GRAMMAR, start=start, explicit={k: v for k, v in explicit.items() if k in names})
+
+
+HOLE = "@@"  # stands for a NUMBER in a generated expression; filled with "( expr )"
+
+
+@st.composite
+def _filled(draw, template, inner):
+    parts = draw(template).split(HOLE)
+    out = parts[0]
+    for part in parts[1:]:
+        out += " ( " + draw(inner) + " ) " + part
+    return out
+
+
+def _expressions(numbers):
+    """Expressions with some depth: a NUMBER of a generated expression may be replaced by a
+    parenthesized generated expression, which the grammar always allows (atom: "(" expr ")").
+    """
+    base = _lark("expr", numbers, st.nothing())
+    template = _lark("expr", st.one_of(numbers, st.just(HOLE)), st.nothing())
+    return st.recursive(base, lambda inner: _filled(template, inner), max_leaves=6)
+
+
+def _statements(numbers, ids):
+    whole = _lark("start", numbers, ids)
+    items = _lark("item", numbers, ids)
+    exprs = _expressions(numbers)
+    item = st.one_of(items, exprs.map(lambda e: f"assume {e}"),
+                     exprs.map(lambda e: f"let v = {e}"), exprs.map(lambda e: f"claim {e}"))
+    # A theorem of generated items, with a claim and a check so that it has a chance to
+    # get through the elaborator.
+    theorem = st.builds(
+        lambda tid, body, claim, check: (f'theorem {tid} "generated" {{\n'
+                                         + "".join(f"  {i}\n" for i in body)
+                                         + (f"  claim {claim}\n" if claim else "")
+                                         + f"  check {check}\n}}\n"),
+        ids, st.lists(item, max_size=5), st.none() | exprs,
+        st.sampled_from(["symbolic expect proved", "finite expect verified",
+                         "finite x in 0..2 expect verified", "symbolic expect refuted"]))
+    return st.one_of(whole, theorem, st.lists(theorem, min_size=2, max_size=3).map("\n".join))
 
 
 _ANY_NUMBER = st.from_regex(r"[0-9]{1,25}(\.[0-9]{1,25})?", fullmatch=True)
@@ -84,11 +142,10 @@ _ANY_ID = st.one_of(st.sampled_from([i + s for i in KNOWN_IDS[:6] for s in ("", 
                     st.from_regex(r"[A-Z][A-Za-z]{0,3}-[0-9]{1,3}(\.[A-Za-z0-9_-]{1,5})?", fullmatch=True))
 _KNOWN_ID = st.sampled_from(["C-1", "C-2", "C-3", "H-1", "H-2", "M-1", "O-1", "R-1", "Rt-1"])
 
-statements = from_lark(_GRAMMAR, start="start", explicit=_terminal_strategies(_ANY_NUMBER, _ANY_ID))
-# For running the checker: small numbers (no 1..10^20 ranges) and mostly known ids, so that
-# more of the generated text gets past the elaborator.
-small_statements = from_lark(_GRAMMAR, start="start",
-                             explicit=_terminal_strategies(_SMALL_NUMBER, _KNOWN_ID))
+statements = _statements(_ANY_NUMBER, _ANY_ID)
+# For running the checker: small numbers (no 1..10^20 ranges) and known ids, so that more
+# of the generated text gets past the elaborator.
+small_statements = _statements(_SMALL_NUMBER, _KNOWN_ID)
 
 
 def test_generator_produces_parsable_text():
