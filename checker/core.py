@@ -36,6 +36,16 @@ class Unsupported(Exception):
 class Term:
     sort: str
 
+    def __hash__(self) -> int:
+        # Terms are deep trees used as dictionary keys; hash each node once.
+        try:
+            return self.__dict__["_hash"]
+        except KeyError:
+            h = hash((type(self).__name__,) + tuple(getattr(self, name) for name, f
+                                                    in self.__dataclass_fields__.items() if f.compare))
+            object.__setattr__(self, "_hash", h)
+            return h
+
 
 @dataclass(frozen=True)
 class Const(Term):
@@ -107,6 +117,9 @@ class Limit(Term):
     point: Fraction | str  # a number, "inf" or "-inf"
     body: Term
 
+
+for _cls in (Const, Var, Op, App, Bind, FunBind, Limit):
+    _cls.__hash__ = Term.__hash__  # dataclass would otherwise generate an uncached hash
 
 TRUE = Const(BOOL, True)
 FALSE = Const(BOOL, False)

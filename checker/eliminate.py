@@ -255,6 +255,10 @@ class _Eliminator:
             base, e = t.args[0], Fraction(t.args[1].value)
             if e.denominator == 1:
                 return self._int_power(base, int(e))
+            if isinstance(base, C.Const):
+                # A constant root such as 100000^(-31/32): an exact root would be a
+                # degree-32 polynomial; a tight rational enclosure is enough and sound.
+                return self.enclose(C.mk("pow", base, C.num(e, C.REAL)))
             root = self._root(base, e.denominator)
             return self._int_power(root, e.numerator)
         return t

@@ -108,14 +108,15 @@ class CheckRunner:
         self._expand(0, {}, [], 1, structural, out)
         parts = []
         for name, kind, values, _ in self.check.bindings:
+            text_of = lambda t: C.term_to_text(T.fold(t))  # noqa: E731
             if kind == "range":
-                parts.append(f"{name} in {C.term_to_text(values[0])}..{C.term_to_text(values[1])}")
+                parts.append(f"{name} in {text_of(values[0])}..{text_of(values[1])}")
             elif kind == "set":
-                parts.append(f"{name} in {{{', '.join(C.term_to_text(v) for v in values)}}}")
+                parts.append(f"{name} in {{{', '.join(text_of(v) for v in values)}}}")
             elif kind == "table":
                 parts.append(f"{name} = a table of {len(values)} entries")
             else:
-                parts.append(f"{name} = {C.term_to_text(values[0])}")
+                parts.append(f"{name} = {text_of(values[0])}")
         free = [p.name for p in self.thm.params if p.name not in {b[0] for b in self.check.bindings}]
         text = ", ".join(parts)
         if free:

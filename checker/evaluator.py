@@ -59,6 +59,9 @@ class _Evaluator:
     def __init__(self, env: Env, exact_fallback: bool):
         self.env = env
         self.exact_fallback = exact_fallback
+        # Transcendental functions of exact rationals recur (the same frequency in every
+        # term of a rotary sum): compute each once per precision.
+        self.memo: dict[tuple, Any] = {}
 
     def run(self, t: C.Term):
         return self.ev(t, self.env.values)
@@ -73,6 +76,14 @@ class _Evaluator:
             # An irrational counterexample value is an exact term such as 2*ln(3/2).
             return self.ev(value, {}) if isinstance(value, C.Term) else value
         if isinstance(t, C.Op):
+            if values is self.env.values:
+                # Outside binders the same subterm has one value: the claim and its
+                # definedness condition share most of their subterms.
+                key = t
+                if key in self.memo:
+                    return self.memo[key]
+                out = self.memo[key] = getattr(self, "op_" + t.op)(t, values)
+                return out
             return getattr(self, "op_" + t.op)(t, values)
         if isinstance(t, C.App):
             fn = self.env.functions.get(t.fn)
@@ -137,13 +148,20 @@ class _Evaluator:
                 raise EvaluationError("0 raised to a non-positive fractional power")
         elif b.a <= 0:
             raise Undecided("base of a fractional power encloses 0")
+        if not _is_interval(base) and not _is_interval(exponent):
+            return self._memo(("pow", base, exponent), lambda: iv.exp(_to_interval(exponent) * iv.log(b)))
         return iv.exp(_to_interval(exponent) * iv.log(b))
+
+    def _memo(self, key, compute):
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     def op_exp(self, t, values):
         v = self.ev(t.args[0], values)
-        if not _is_interval(v) and v == 0:
-            return Fraction(1)
-        return iv.exp(_to_interval(v))
+        if not _is_interval(v):
+            return Fraction(1) if v == 0 else self._memo(("exp", v), lambda: iv.exp(_to_interval(v)))
+        return iv.exp(v)
 
     def op_ln(self, t, values):
         v = self.ev(t.args[0], values)
@@ -300,7 +318,8 @@ class _Evaluator:
         try:
             for choice in itertools.product(outputs, repeat=len(points)):
                 self.env.functions[t.var] = Table(tuple(domains), dict(zip(points, choice)))
-                if bool(self.ev(t.body, values)) == (t.kind == "exists"):
+                # A fresh dict: the memo of subterm values must not outlive this function.
+                if bool(self.ev(t.body, dict(values))) == (t.kind == "exists"):
                     return t.kind == "exists"
             return t.kind != "exists"
         finally:

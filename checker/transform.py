@@ -101,7 +101,11 @@ def _simp_implies(t: C.Term) -> C.Term:
 
 def fold(t: C.Term) -> C.Term:
     """Evaluate ground rational subterms; leave everything else as it is."""
-    t = C.map_children(t, fold)
+    return fold_node(C.map_children(t, fold))
+
+
+def fold_node(t: C.Term) -> C.Term:
+    """Fold the top node only, its children being folded already."""
     if not isinstance(t, C.Op):
         return t
     args = t.args
@@ -183,18 +187,19 @@ def unroll(t: C.Term, limit: int = UNROLL_LIMIT) -> C.Term:
     if hi - lo + 1 > limit:
         return t
     items = [fold(C.substitute(t.body, {t.var.name: C.num(i, C.INT)})) for i in range(lo, hi + 1)]
-    items = [unroll(i, limit) for i in items]
+    if any(isinstance(x, C.Bind) for item in items for x in C.walk(item)):
+        items = [unroll(i, limit) for i in items]
     if t.op == "forall":
         return C.mk("and", *items)
     if t.op == "exists":
         return C.mk("or", *items)
     if t.op == "sum":
-        return fold(C.mk("add", *items)) if len(items) > 1 else (items[0] if items else C.num(0, t.sort))
+        return fold_node(C.mk("add", *items)) if len(items) > 1 else (items[0] if items else C.num(0, t.sort))
     if t.op == "prod":
-        return fold(C.mk("mul", *items)) if len(items) > 1 else (items[0] if items else C.num(1, t.sort))
+        return fold_node(C.mk("mul", *items)) if len(items) > 1 else (items[0] if items else C.num(1, t.sort))
     if not items:
         return t  # max/min of an empty range: left for definedness to reject
-    return fold(C.mk(t.op, *items)) if len(items) > 1 else items[0]
+    return fold_node(C.mk(t.op, *items)) if len(items) > 1 else items[0]
 
 
 def function_space(sig: C.FunSig):
