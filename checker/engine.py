@@ -146,7 +146,7 @@ class CheckRunner:
             return
         for value in (choices if kind != "range" else [choices[0], choices[-1]]):
             self._check_domain(param, value, assignment, span)
-        if name in structural:
+        if name in structural or kind == "value":  # a single value is simply substituted
             for value in choices:
                 assignment[name] = value
                 self._expand(i + 1, assignment, constraints, count, structural, out)
@@ -344,7 +344,8 @@ class CheckRunner:
                 elif ("fun", p.name) in result.model:
                     table[point] = z3_backend.read_function(result.model[("fun", p.name)], [point])[point]
                 else:
-                    raise C.Unsupported(f"the model gives no value for {key}")
+                    # A point the query never reads: any value in the codomain will do.
+                    table[point] = _default_value(p.sort, subst)
             functions[p.name] = E.Table(tuple(domains), table)
         return values, E.Env(dict(values), functions)
 
@@ -487,6 +488,14 @@ class CheckRunner:
             reason = (f"SymPy finds it false ({result.reason}), but the exact evaluator cannot "
                       "re-check a limit, so no counterexample is claimed")
         return Outcome("unknown", "sympy", reason, steps=result.steps)
+
+
+def _default_value(sig: C.FunSig, subst: dict):
+    if sig.codomain[0] == C.BOOL:
+        return False
+    if sig.codomain[0] == C.INT and len(sig.codomain) == 3:
+        return E.evaluate(C.substitute(sig.codomain[1], subst), E.Env())
+    return Fraction(0)
 
 
 def _samples(thm: CoreTheorem) -> list[dict[str, Fraction]]:
