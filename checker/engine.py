@@ -521,7 +521,9 @@ def _samples(thm: CoreTheorem) -> list[dict[str, Fraction]]:
             picks = [Fraction(-2), Fraction(1, 2), Fraction(3)]
         if p.sort == C.INT:
             picks = [Fraction(int(x)) for x in picks]
-        choices[p.name] = picks
+        # Rotate per parameter so that two parameters with one domain get different values.
+        shift = len(choices) % len(picks)
+        choices[p.name] = picks[shift:] + picks[:shift]
     if not choices:
         return []
     return [dict(zip(choices, combo)) for combo in zip(*choices.values())]

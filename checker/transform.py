@@ -179,6 +179,8 @@ def fold_node(t: C.Term) -> C.Term:
 def unroll(t: C.Term, limit: int = UNROLL_LIMIT) -> C.Term:
     """Expand binders with numeric bounds; leaves those with symbolic bounds alone."""
     t = C.map_children(t, lambda c: unroll(c, limit))
+    if isinstance(t, C.Op):
+        return fold_node(t)  # a bound such as prod(...) - 1 becomes a number once prod is unrolled
     if not isinstance(t, C.Bind):
         return t
     if not (isinstance(t.lo, C.Const) and isinstance(t.hi, C.Const)):
@@ -247,11 +249,32 @@ def expand_functions(t: C.Term, limit: int = FUNCTION_SPACE_LIMIT) -> C.Term:
 
 
 def ground_functions(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
-    """h(1, 2) with numeric arguments becomes the variable `h(1,2)`."""
+    """h(1, 2) with numeric arguments becomes the variable `h(1,2)`; h(e) with a computed
+    argument (say h(g(1))) becomes a choice among those variables by the value of e."""
     t = C.map_children(t, lambda c: ground_functions(c, sigs))
-    if isinstance(t, C.App) and t.fn in sigs and all(isinstance(a, C.Const) for a in t.args):
+    if not (isinstance(t, C.App) and t.fn in sigs):
+        return t
+    if all(isinstance(a, C.Const) for a in t.args):
         return C.Var(t.sort, ground_name(t.fn, tuple(int(a.value) for a in t.args)))
-    return t
+    if C.free_vars(t) - _ground_names(t):
+        return t  # depends on a bound variable of a binder left symbolic: keep the application
+    sig = sigs[t.fn]
+    points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in sig.domains]))
+    values = [C.Var(t.sort, ground_name(t.fn, p)) for p in points]
+    # Outside the domain the definedness condition already fails, so the last value is as good as any.
+    body: C.Term = values[-1]
+    for point, value in reversed(list(zip(points, values))[:-1]):
+        cond = C.mk("and", *[C.mk("eq", a, C.num(p, C.INT)) for a, p in zip(t.args, point)])
+        body = C.mk("ite", cond, value, body)
+    return body
+
+
+def _ground_names(t: C.Term) -> set[str]:
+    return {x.name for x in C.walk(t) if isinstance(x, C.Var)} - _bound_names(t)
+
+
+def _bound_names(t: C.Term) -> set[str]:
+    return {x.var.name for x in C.walk(t) if isinstance(x, C.Bind)}
 
 
 def ground_name(fn: str, args: tuple[int, ...]) -> str:
