@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return 2 if exit_.code not in (0, None) else 0
     try:
-        if args.timeout <= 0:
-            raise UsageError("--timeout must be positive")
+        if not 0 < args.timeout <= 86_400:
+            raise UsageError("--timeout must be positive and at most 86400 seconds")
         files = statement_files(args.paths)
         theorems = load_files(files)
     except UsageError as err:

@@ -22,6 +22,8 @@ KNOWN_IDS = (
     + ["M-1", "M-2", "O-1", "O-2", "O-3"]
 )
 
+MAX_TIMEOUT = 86_400  # seconds per solver query
+
 BUILTINS = {"exp": 1, "ln": 1, "sqrt": 1, "abs": 1, "min": None, "max": None,
             "cos": 1, "sin": 1, "floor": 1, "ceil": 1, "binom": 2}
 
@@ -122,6 +124,7 @@ class Elaborator:
             self.error(t.span, f"unknown statement id '{base}'",
                        did_you_mean(base, KNOWN_IDS) or "ids come from shared/paper/STATEMENTS.md")
         scope = _Scope()
+        self.witnesses, self.used_witnesses = {}, set()  # a domain may mention 'exists f' too
         params: list[CoreParam] = []
         for p in t.params:
             if p.name in scope.entries:
@@ -136,7 +139,6 @@ class Elaborator:
                 self.error(w.span, f"second witness for '{w.name}'")
             witnesses[w.name] = w
         self.witnesses = witnesses
-        self.used_witnesses: set[str] = set()
         for let in t.lets:
             if let.name in scope.entries or let.name in BUILTINS:
                 self.error(let.span, f"'{let.name}' is already defined")
@@ -254,9 +256,15 @@ class Elaborator:
                     if name not in seen or name == b.name:
                         self.error(b.span, f"the value of '{b.name}' uses '{name}', which is not bound before it")
             bindings.append((b.name, b.kind, values, b.span))
-        timeout = float(c.timeout) if c.timeout is not None else None
-        if timeout is not None and timeout <= 0:
-            self.error(c.span, "timeout must be positive")
+        timeout = None
+        if c.timeout is not None:
+            if c.timeout <= 0:
+                self.error(c.span, "timeout must be positive")
+            elif c.timeout > MAX_TIMEOUT:
+                self.error(c.span, "timeout is too large",
+                           f"at most {MAX_TIMEOUT} seconds per query")
+            else:
+                timeout = float(c.timeout)
         return CoreCheck(index, c.kind, bindings, c.expect, timeout, c.span)
 
     # ---- expressions

@@ -16,8 +16,12 @@ not an approximation:
   and the query only reads a comparison where it is defined (see `transform.definedness`).
 * A fractional power t^(p/q) becomes r^p with a fresh r >= 0 and (t >= 0 => r^q = t).
 
-What cannot be rewritten (exp of a nonzero constant, x both inside exp and outside,
-ln in a non-linear position) raises `Unsupported` with the reason, and the check reports
+* A ground transcendental constant (e^(1/2), cos 1, 100000^(-31/32)) becomes a variable
+  between rational bounds that enclose it; proofs stay sound (they cover the whole
+  interval) and counterexamples are still re-checked on the exact constant.
+
+What cannot be rewritten (x both inside exp and outside, ln in a non-linear position)
+raises `Unsupported` with the reason, and the check reports
 unknown rather than guess.
 """
 from __future__ import annotations

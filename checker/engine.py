@@ -145,6 +145,9 @@ class CheckRunner:
         if not choices:
             return
         for value in (choices if kind != "range" else [choices[0], choices[-1]]):
+            if param.sort == C.INT and not (isinstance(value, Fraction) and value.denominator == 1):
+                raise CheckError(f"{span}: error: {name} = {_value_text(value)} is not an integer, "
+                                 f"but '{name}' is an int parameter")
             self._check_domain(param, value, assignment, span)
         if name in structural or kind == "value":  # a single value is simply substituted
             for value in choices:
@@ -199,7 +202,7 @@ class CheckRunner:
         term = C.substitute(term, {k: _as_term(v, C.REAL) for k, v in self._scalars(assignment).items()})
         try:
             value = E.evaluate(term, E.Env())
-        except (EvaluationError, Undecided) as err:
+        except (EvaluationError, Undecided, C.Unsupported) as err:
             raise CheckError(f"{span}: error: cannot evaluate the binding value {C.term_to_text(term)}: {err}") from None
         if isinstance(value, Fraction):
             return value
@@ -570,6 +573,11 @@ def run_check(theorem: CoreTheorem, check: CoreCheck, options: Options) -> Check
         return result
     result.range = range_text
     result.instances = sum(i.count for i in instances)
+    if not instances:
+        result.status = Status.ERROR.value
+        result.reason = f"{check.span}: error: the check has no instances (every range is empty)"
+        result.seconds = time.perf_counter() - started
+        return result
     status, methods, unknown_reasons, steps = _run_instances(runner, instances, result)
     if status == "unknown" and check.kind == "finite" and len(instances) < result.instances <= ENUMERATION_LIMIT:
         # One query over a whole range could not be decided (e.g. cos, or exp of a constant):

@@ -248,9 +248,17 @@ class _Evaluator:
         if not _is_interval(a) and not _is_interval(b):
             return {"lt": a < b, "le": a <= b, "eq": a == b}[op]
         x, y = _to_interval(a), _to_interval(b)
-        result = {"lt": x < y, "le": x <= y, "eq": x == y}[op]
-        if result is None and op == "eq" and (x.b < y.a or y.b < x.a):
+        # Decide only what the enclosures settle: x < y for certain when x's upper end lies
+        # below y's lower end, and so on; overlapping enclosures leave the question open.
+        result = None
+        if op == "lt":
+            result = True if x.b < y.a else (False if x.a >= y.b else None)
+        elif op == "le":
+            result = True if x.b <= y.a else (False if x.a > y.b else None)
+        elif x.b < y.a or y.b < x.a:
             result = False
+        elif x.a == x.b == y.a == y.b:
+            result = True
         if result is None:
             raise Undecided(f"cannot split {C.term_to_text(ta) if ta else a} "
                             f"and {C.term_to_text(tb) if tb else b}", ta, tb, op)

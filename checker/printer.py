@@ -49,8 +49,9 @@ def _expr(e: S.Expr) -> tuple[str, int]:
             parts += [op, expr_to_source(operand, ADD)]
         return " ".join(parts), CMP
     if isinstance(e, S.Ite):
+        # The else branch extends as far right as it can, so as an operand it needs parentheses.
         return (f"if {expr_to_source(e.cond)} then {expr_to_source(e.then)} "
-                f"else {expr_to_source(e.other)}"), ATOM
+                f"else {expr_to_source(e.other)}"), QUANT
     if isinstance(e, S.Indexed):
         return (f"{e.op}({e.var} in {expr_to_source(e.lo)}..{expr_to_source(e.hi)}, "
                 f"{expr_to_source(e.body)})"), ATOM
@@ -62,6 +63,21 @@ def _expr(e: S.Expr) -> tuple[str, int]:
     if isinstance(e, S.FunQuant):
         return f"{e.kind} {e.var} : {type_to_source(e.ftype)} : {expr_to_source(e.body)}", QUANT
     raise TypeError(f"cannot print {type(e).__name__}")
+
+
+def _decimal_text(value) -> str:
+    """A Fraction read from a decimal literal, printed back exactly."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    digits = 0
+    scaled = value
+    while scaled.denominator != 1:
+        scaled *= 10
+        digits += 1
+        if digits > 400:
+            raise ValueError(f"{value} has no finite decimal expansion")
+    text = str(abs(scaled.numerator)).rjust(digits + 1, "0")
+    return ("-" if value < 0 else "") + text[:-digits] + "." + text[-digits:]
 
 
 def _fraction_text(value) -> str:
@@ -119,7 +135,7 @@ def item_to_source(item) -> str:
         if item.bindings:
             parts.append(", ".join(_binding(b) for b in item.bindings))
         if item.timeout is not None:
-            parts.append(f"timeout {_fraction_text(item.timeout) if item.timeout.denominator == 1 else float(item.timeout)}")
+            parts.append(f"timeout {_decimal_text(item.timeout)}")
         parts += ["expect", item.expect]
         return " ".join(parts)
     raise TypeError(f"cannot print item {item!r}")
