@@ -126,7 +126,7 @@ class Translator:
                 raise C.Unsupported(f"power {k} is too large to expand")
             if k == 0:
                 return z3.RealVal(1) if not z3.is_int(base) else z3.IntVal(1)
-            if abs(k) > 1:
+            if abs(k) > 1 or k < 0:  # 1/x is as nonlinear as x*x
                 self.features.add("nonlinear")
             positive = z3.Product([base] * abs(k)) if abs(k) > 1 else base
             return positive if k > 0 else 1 / _real(positive)
@@ -238,6 +238,12 @@ def decide(formula: C.Term, side: list[C.Term], sigs: dict[str, C.FunSig], timeo
     smt2 = (f"; {header}\n; solver: z3 {z3.get_version_string()}, timeout {timeout_s} s\n"
             f"(set-logic {logic})\n{solver.sexpr()}(check-sat)\n(get-model)\n")
     answer = solver.check()
+    if answer == z3.unknown and "logic does not support" in solver.reason_unknown():
+        # The logic guessed from the features was too narrow: let Z3 choose.
+        solver = z3.Solver()
+        solver.set("timeout", max(1, int(timeout_s * 1000)))
+        solver.add(*assertions)
+        answer = solver.check()
     if answer == z3.unknown:
         return Z3Result("unknown", reason=f"z3: {solver.reason_unknown()}", smt2=smt2, logic=logic)
     if answer == z3.unsat:
