@@ -1,4 +1,4 @@
-"""One run of `python -m checker verify proofs`, shared by test_golden.py and test_cli.py.
+"""One run of `make verify`'s command, shared by test_golden.py, test_cli.py, test_catalogue.py.
 
 Deciding every statement takes most of the suite's time, so it runs once per session.
 """
@@ -25,7 +25,8 @@ class ProofsRun:
     code: int
     stdout: str
     stderr: str
-    build: Path          # the --build folder; the report is build / "verify" / "report.json"
+    build: Path          # the --build folder; the report is build / "verify" / "report.json",
+                         # the catalogue build / "THEOREMS.md"
     report: dict | None
 
 
@@ -38,7 +39,8 @@ def verify_proofs() -> ProofsRun:
     os.chdir(ROOT)  # as a user types it, from the repository root: relative paths in the report
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main(["verify", "proofs", "--build", str(build)])
+            code = cli.main(["verify", "proofs", "--build", str(build), "--necessity",
+                             "--catalogue", str(build / "THEOREMS.md")])
     finally:
         os.chdir(cwd)
     path = build / "verify" / "report.json"
