@@ -227,15 +227,15 @@ class _Evaluator:
         return abs(v)
 
     def _extremum(self, vals, pick_max: bool):
-        best = vals[0]
-        for v in vals[1:]:
-            if pick_max:
-                better = self.compare(best, v, "lt", None, None)  # best < v
-            else:
-                better = self.compare(v, best, "lt", None, None)  # v < best
-            if better:
-                best = v
-        return best
+        if not any(_is_interval(v) for v in vals):
+            return max(vals) if pick_max else min(vals)
+        # The enclosure of a min (max) is the min (max) of the endpoints: no comparison
+        # needs deciding, so equal irrational arguments are no obstacle.
+        ivs = [_to_interval(v) for v in vals]
+        pick = max if pick_max else min
+        lo = pick((x.a for x in ivs), key=lambda e: e.a)
+        hi = pick((x.b for x in ivs), key=lambda e: e.b)
+        return iv.mpf([lo.a, hi.b])
 
     def op_min(self, t, values):
         return self._extremum([self.ev(a, values) for a in t.args], False)

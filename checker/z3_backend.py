@@ -30,6 +30,9 @@ class Z3Result:
 
 class Translator:
     def __init__(self, sigs: dict[str, C.FunSig], relax_ints: bool = False):
+        # A context per query: Z3's answers then depend on the query alone, not on what
+        # was asked before in the process, so reports and counterexamples are reproducible.
+        self.ctx = z3.Context()
         self.sigs = sigs
         self.relax_ints = relax_ints
         self.vars: dict[str, z3.ExprRef] = {}
@@ -39,14 +42,17 @@ class Translator:
         self.counter = 0
         self.features: set[str] = set()
 
+    def conj(self, parts):
+        return z3.And(parts) if parts else z3.BoolVal(True, self.ctx)
+
     def z3_sort(self, sort: str):
         if sort == C.BOOL:
-            return z3.BoolSort()
+            return z3.BoolSort(self.ctx)
         if sort == C.INT and not self.relax_ints:
             self.features.add("int")
-            return z3.IntSort()
+            return z3.IntSort(self.ctx)
         self.features.add("real")
-        return z3.RealSort()
+        return z3.RealSort(self.ctx)
 
     def var(self, name: str, sort: str) -> z3.ExprRef:
         if name not in self.vars:
@@ -67,8 +73,8 @@ class Translator:
     def _range_axiom(self, f, sig: C.FunSig, env):
         self.features.add("quant")
         xs = [z3.Const(f"{f.name()}_arg{i}", self.z3_sort(C.INT)) for i in range(len(sig.domains))]
-        guard = z3.And([z3.And(self.tr(lo, env, 0) <= x, x <= self.tr(hi, env, 0))
-                        for x, (lo, hi) in zip(xs, sig.domains)])
+        guard = self.conj([z3.And(self.tr(lo, env, 0) <= x, x <= self.tr(hi, env, 0))
+                           for x, (lo, hi) in zip(xs, sig.domains)])
         value = f(*xs)
         in_range = z3.And(self.tr(sig.codomain[1], env, 0) <= value, value <= self.tr(sig.codomain[2], env, 0))
         return z3.ForAll(xs, z3.Implies(guard, in_range)) if xs else in_range
@@ -77,11 +83,11 @@ class Translator:
     def tr(self, t: C.Term, env: dict, pol: int) -> z3.ExprRef:
         if isinstance(t, C.Const):
             if isinstance(t.value, bool):
-                return z3.BoolVal(t.value)
+                return z3.BoolVal(t.value, self.ctx)
             v = Fraction(t.value)
             if t.sort == C.INT and v.denominator == 1 and not self.relax_ints:
-                return z3.IntVal(v.numerator)
-            return z3.RealVal(f"{v.numerator}/{v.denominator}")
+                return z3.IntVal(v.numerator, self.ctx)
+            return z3.RealVal(f"{v.numerator}/{v.denominator}", self.ctx)
         if isinstance(t, C.Var):
             if t.name in env:
                 return env[t.name]
@@ -125,7 +131,7 @@ class Translator:
             if abs(k) > POWER_EXPANSION_LIMIT:
                 raise C.Unsupported(f"power {k} is too large to expand")
             if k == 0:
-                return z3.RealVal(1) if not z3.is_int(base) else z3.IntVal(1)
+                return z3.RealVal(1, self.ctx) if not z3.is_int(base) else z3.IntVal(1, self.ctx)
             if abs(k) > 1 or k < 0:  # 1/x is as nonlinear as x*x
                 self.features.add("nonlinear")
             positive = z3.Product([base] * abs(k)) if abs(k) > 1 else base
@@ -154,9 +160,9 @@ class Translator:
         if t.op == "not":
             return z3.Not(r(a[0], -pol))
         if t.op == "and":
-            return z3.And([r(x, pol) for x in a])
+            return self.conj([r(x, pol) for x in a])
         if t.op == "or":
-            return z3.Or([r(x, pol) for x in a])
+            return z3.Or([r(x, pol) for x in a]) if a else z3.BoolVal(False, self.ctx)
         if t.op == "implies":
             return z3.Implies(r(a[0], -pol), r(a[1], pol))
         if t.op == "iff":
@@ -230,9 +236,10 @@ def decide(formula: C.Term, side: list[C.Term], sigs: dict[str, C.FunSig], timeo
         raise C.Unsupported("integer relaxation is only sound for quantifier-free queries")
     logic = logic_name(tr.features)
     try:
-        solver = z3.SolverFor(logic) if logic.startswith("QF_") and "UF" not in logic else z3.Solver()
+        solver = z3.SolverFor(logic, ctx=tr.ctx) if logic.startswith("QF_") and "UF" not in logic \
+            else z3.Solver(ctx=tr.ctx)
     except z3.Z3Exception:
-        solver = z3.Solver()
+        solver = z3.Solver(ctx=tr.ctx)
     solver.set("timeout", max(1, int(timeout_s * 1000)))
     solver.add(*assertions)
     smt2 = (f"; {header}\n; solver: z3 {z3.get_version_string()}, timeout {timeout_s} s\n"
@@ -240,7 +247,7 @@ def decide(formula: C.Term, side: list[C.Term], sigs: dict[str, C.FunSig], timeo
     answer = solver.check()
     if answer == z3.unknown and "logic does not support" in solver.reason_unknown():
         # The logic guessed from the features was too narrow: let Z3 choose.
-        solver = z3.Solver()
+        solver = z3.Solver(ctx=tr.ctx)
         solver.set("timeout", max(1, int(timeout_s * 1000)))
         solver.add(*assertions)
         answer = solver.check()
@@ -265,6 +272,6 @@ def read_function(entry, points) -> dict[tuple[int, ...], object]:
     f, model = entry
     table = {}
     for p in points:
-        value, _ = _value(model.eval(f(*[z3.IntVal(x) for x in p]), model_completion=True))
+        value, _ = _value(model.eval(f(*[z3.IntVal(x, f.ctx) for x in p]), model_completion=True))
         table[p] = value
     return table

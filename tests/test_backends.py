@@ -59,8 +59,11 @@ ALL_OPS = sorted(C.OPS)
 
 
 def _z3_value(expr, point):
-    subs = [(z3.Real("x"), z3.RealVal(str(point["x"]))), (z3.Real("y"), z3.RealVal(str(point["y"]))),
-            (z3.Int("n"), z3.IntVal(int(point["n"]))), (z3.Int("k"), z3.IntVal(int(point["k"])))]
+    ctx = expr.ctx  # each translation has its own Z3 context
+    subs = [(z3.Real("x", ctx), z3.RealVal(str(point["x"]), ctx)),
+            (z3.Real("y", ctx), z3.RealVal(str(point["y"]), ctx)),
+            (z3.Int("n", ctx), z3.IntVal(int(point["n"]), ctx)),
+            (z3.Int("k", ctx), z3.IntVal(int(point["k"]), ctx))]
     v = z3.simplify(z3.substitute(expr, *subs))
     if z3.is_true(v):
         return True
