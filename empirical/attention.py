@@ -101,8 +101,21 @@ def capture(model, rows: list[int]):
             _ACTIVE.remove(recorder)
 
 
-def forward_rows(model, input_ids: torch.Tensor, rows: list[int]) -> tuple[Recorder, torch.Tensor]:
-    """One forward pass; returns the recorder and the logits at the last position."""
+def forward_rows(model, input_ids: torch.Tensor, rows: list[int], use_cache: bool = False):
+    """One forward pass; returns the recorder and the model output (logits of the last position,
+    and the key-value cache when asked for, so decoding can continue without a second prefill)."""
     with torch.inference_mode(), capture(model, rows) as recorder:
-        out = model(input_ids=input_ids, logits_to_keep=1)
-    return recorder, out.logits[0, -1]
+        out = model(input_ids=input_ids, logits_to_keep=1, use_cache=use_cache)
+    return recorder, out
+
+
+def greedy_continue(model, out, tokens: int) -> list[int]:
+    """Greedy decoding from a prefill's output and cache."""
+    generated = []
+    with torch.inference_mode():
+        cache, nxt = out.past_key_values, out.logits[0, -1].argmax()
+        for _ in range(tokens):
+            generated.append(int(nxt))
+            step = model(input_ids=nxt.view(1, 1), past_key_values=cache, use_cache=True)
+            cache, nxt = step.past_key_values, step.logits[0, -1].argmax()
+    return generated

@@ -1,0 +1,1 @@
+"""One module per probe; each exposes NAME, THEOREMS, Config (with preset), and run()."""

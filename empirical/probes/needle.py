@@ -1,0 +1,225 @@
+"""E-C3: softmax crowding measured at the answer position of a passkey prompt.
+
+For every layer and head we read the attention row of the last prompt token and take the
+pass key's best-scoring digit token as the relevant token. Its weight w and the margins
+Delta_max (to the strongest distractor), Delta_mean (to the mean distractor logit) and
+Delta_lse (to the log-mean-exp of the distractors) are exactly what C-3 relates:
+    e^Dmax / (e^Dmax + N - 1)  <=  w  <=  e^Dmean / (e^Dmean + N - 1),
+    w = 1 / (1 + (N - 1) e^-Dlse).
+The sandwich is a check of the measurement itself. Fitting Delta_lse = c0 + c1 ln N per head
+tells whether the heads that find the needle keep up with ln N (c1 >= 1) or are crowded
+out (c1 < 1, w falling like N^(c1 - 1)). The same samples give the length x depth accuracy
+that E-C1 reads.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..attention import forward_rows, greedy_continue
+from ..framework import ProbeRun, Verdict
+from ..haystack import passkey_prompt
+from ..stats import linear_fit, wilson
+
+NAME = "needle"
+THEOREMS = ("C-3", "C-4")
+
+
+@dataclass(frozen=True)
+class Config:
+    lengths: tuple[int, ...] = (256, 1024, 4096, 8192)   # prompt lengths in tokens
+    depths: tuple[float, ...] = (0.1, 0.5, 0.9)          # needle position, 0 = start
+    repeats: int = 1                                     # different pass keys and fillers
+    answer_tokens: int = 8                               # greedy tokens read for the answer
+    top_heads: int = 10                                  # retrieval heads used for the fit
+    seed: int = 0
+
+    @classmethod
+    def preset(cls, full: bool) -> "Config":
+        if full:
+            return cls(lengths=(256, 512, 1024, 2048, 4096, 8192),
+                       depths=(0.1, 0.3, 0.5, 0.7, 0.9), repeats=3)
+        return cls()
+
+
+def keys(config: Config) -> list[str]:
+    return [f"N={n}|depth={d}|rep={r}" for n in config.lengths for d in config.depths
+            for r in range(config.repeats)]
+
+
+def head_metrics(logits: torch.Tensor, digits: tuple[int, int], needle: tuple[int, int]) -> list[dict | None]:
+    """Per head: weight, needle mass and the three margins; None where the needle is masked."""
+    out = []
+    for z in logits[:, 0, :].double():                      # z: (keys,)
+        visible = torch.isfinite(z)
+        span = z[digits[0]:digits[1]]
+        if not torch.isfinite(span).any():
+            out.append(None)                                 # outside a sliding window
+            continue
+        target = digits[0] + int(torch.argmax(span))
+        probs = torch.softmax(z, dim=0)
+        others = z[visible].clone()
+        keep = torch.ones_like(others, dtype=torch.bool)
+        keep[int(visible[:target].sum())] = False            # drop the target among visible keys
+        others = others[keep]
+        n = int(visible.sum())                               # N: visible keys, the target included
+        s = float(z[target])
+        lse = float(torch.logsumexp(others, 0)) - math.log(len(others))
+        dmax, dmean, dlse = s - float(others.max()), s - float(others.mean()), s - lse
+        out.append({
+            "N": n, "w": float(probs[target]), "mass": float(probs[needle[0]:needle[1]].sum()),
+            "dmax": dmax, "dmean": dmean, "dlse": dlse,
+            "lower": 1 / (1 + (n - 1) * math.exp(-dmax)), "upper": 1 / (1 + (n - 1) * math.exp(-dmean)),
+            "exact": 1 / (1 + (n - 1) * math.exp(-dlse)),
+        })
+    return out
+
+
+def measure(loaded, prompt, answer_tokens: int) -> dict:
+    model, tokenizer = loaded.model, loaded.tokenizer
+    ids = torch.tensor([prompt.ids], device=model.device)
+    recorder, out = forward_rows(model, ids, [-1], use_cache=True)
+    heads = {layer: head_metrics(recorder.logits[layer], prompt.digits_span, prompt.needle_span)
+             for layer in sorted(recorder.logits)}
+    text = tokenizer.decode(greedy_continue(model, out, answer_tokens))
+    return {"length": prompt.length, "depth": prompt.depth, "answer": prompt.answer,
+            "output": text, "correct": prompt.answer in text.replace(" ", ""),
+            "heads": {str(k): [_round(h) for h in v] for k, v in heads.items()}}
+
+
+def _round(h):
+    return None if h is None else {k: (v if isinstance(v, int) else float(f"{v:.7g}")) for k, v in h.items()}
+
+
+def run(run: ProbeRun, loaded) -> list[Verdict]:
+    config: Config = run.config
+    for key in run.progress(keys(config)):
+        fields = dict(part.split("=") for part in key.split("|"))
+        n, depth, rep = int(fields["N"]), float(fields["depth"]), int(fields["rep"])
+        prompt = passkey_prompt(loaded.tokenizer, n, depth, seed=config.seed * 1000 + rep)
+        run.record(key, measure(loaded, prompt, config.answer_tokens))
+    samples = run.samples(keys(config))
+    verdicts = analyse(run.model_name, samples, config)
+    plot(run, samples, config)
+    return verdicts
+
+
+def _cells(samples):
+    for s in samples:
+        for layer, heads in s["heads"].items():
+            for h, m in enumerate(heads):
+                if m is not None:
+                    yield s, int(layer), h, m
+
+
+def analyse(model_name: str, samples: list[dict], config: Config) -> list[Verdict]:
+    verdicts = []
+    total = inside = exact_ok = 0
+    for _, _, _, m in _cells(samples):
+        total += 1
+        tol = 1e-6 * max(1.0, m["w"]) + 1e-9
+        inside += m["lower"] - tol <= m["w"] <= m["upper"] + tol
+        exact_ok += abs(m["exact"] - m["w"]) <= 1e-4 * max(m["w"], 1e-6) + 1e-7
+    verdicts.append(Verdict(
+        NAME, model_name, "C-3", "consistent" if inside == total and total else "violated",
+        f"measured needle weight inside the Jensen sandwich for {inside}/{total} (head, sample) pairs; "
+        f"w = 1/(1 + (N-1)e^-Dlse) within 1e-4 for {exact_ok}/{total}",
+        {"inside": inside, "total": total, "exact": exact_ok}))
+    fits = crowding_fits(samples, config)
+    if fits:
+        below = [f for f in fits if f["c1"] + 2 * (f["c1_se"] or 0) < 1]
+        c1s = sorted(f["c1"] for f in fits)
+        median = c1s[len(c1s) // 2]
+        verdict = "consistent" if len(below) > len(fits) / 2 else "inconclusive"
+        verdicts.append(Verdict(
+            NAME, model_name, "C-3", verdict,
+            f"top {len(fits)} retrieval heads: fitted Dlse = c0 + c1 ln N with median c1 = {median:.2f} "
+            f"(range {c1s[0]:.2f} .. {c1s[-1]:.2f}); c1 + 2se < 1 in {len(below)}/{len(fits)} heads: "
+            + ("crowding wins, w falls like N^(c1-1), as C-3 predicts" if verdict == "consistent"
+               else "the margins keep up with ln N in most retrieval heads"),
+            {"fits": fits, "median_c1": median}))
+    by_length = {}
+    for s in samples:
+        by_length.setdefault(s["length"], []).append(s["correct"])
+    lengths = sorted(by_length)
+    short, long = by_length[lengths[0]], by_length[lengths[-1]]
+    lo_short, hi_short = wilson(sum(short), len(short))
+    lo_long, hi_long = wilson(sum(long), len(long))
+    acc = {n: sum(v) / len(v) for n, v in by_length.items()}
+    drop = hi_long < lo_short
+    verdicts.append(Verdict(
+        NAME, model_name, "C-4", "consistent" if drop else "inconclusive",
+        f"passkey accuracy {acc[lengths[0]]:.2f} [{lo_short:.2f}, {hi_short:.2f}] at {lengths[0]} tokens, "
+        f"{acc[lengths[-1]]:.2f} [{lo_long:.2f}, {hi_long:.2f}] at {lengths[-1]} (95% Wilson); "
+        + ("effective context shorter than nominal" if drop else "no significant drop on this grid"),
+        {"accuracy": acc}))
+    return verdicts
+
+
+def crowding_fits(samples, config: Config) -> list[dict]:
+    """Fit Dlse against ln N for the heads with the most needle mass at the shortest length."""
+    shortest = min(s["length"] for s in samples)
+    score: dict[tuple[int, int], list[float]] = {}
+    series: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for s, layer, h, m in _cells(samples):
+        series.setdefault((layer, h), []).append((math.log(m["N"]), m["dlse"]))
+        if s["length"] == shortest:
+            score.setdefault((layer, h), []).append(m["mass"])
+    ranked = sorted(score, key=lambda k: -sum(score[k]) / len(score[k]))
+    fits = []
+    for layer, h in ranked:
+        points = series[(layer, h)]
+        if len({x for x, _ in points}) < 2:
+            continue
+        fit = linear_fit([x for x, _ in points], [y for _, y in points])
+        fits.append({"layer": layer, "head": h, **{k: (round(v, 4) if isinstance(v, float) else v)
+                                                    for k, v in fit.items()}})
+        if len(fits) == config.top_heads:
+            break
+    return fits
+
+
+def plot(run: ProbeRun, samples: list[dict], config: Config) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    lengths, depths = sorted({s["length"] for s in samples}), sorted({s["depth"] for s in samples})
+    grid = [[0.0] * len(lengths) for _ in depths]
+    for i, d in enumerate(depths):
+        for j, n in enumerate(lengths):
+            cell = [s["correct"] for s in samples if s["length"] == n and s["depth"] == d]
+            grid[i][j] = sum(cell) / len(cell) if cell else float("nan")
+    fig, ax = plt.subplots(figsize=(1.2 * len(lengths) + 2, 0.6 * len(depths) + 1.6))
+    im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto", origin="lower")
+    ax.set_xticks(range(len(lengths)), [str(n) for n in lengths])
+    ax.set_yticks(range(len(depths)), [f"{d:.1f}" for d in depths])
+    ax.set_xlabel("prompt length (tokens)")
+    ax.set_ylabel("needle depth")
+    ax.set_title(f"passkey accuracy, {run.model_name}")
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    fig.savefig(run.dir / "accuracy_heatmap.png", dpi=110)
+    plt.close(fig)
+
+    fits = crowding_fits(samples, config)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for f in fits:
+        pts = sorted((math.log(m["N"]), m["dlse"]) for s, layer, h, m in _cells(samples)
+                     if layer == f["layer"] and h == f["head"])
+        xs = [p[0] for p in pts]
+        ax.scatter(xs, [p[1] for p in pts], s=10)
+        ax.plot([min(xs), max(xs)], [f["c0"] + f["c1"] * x for x in (min(xs), max(xs))],
+                label=f"L{f['layer']}H{f['head']}: c1={f['c1']:.2f}")
+    if fits:
+        x0 = min(math.log(m["N"]) for *_, m in _cells(samples))
+        y0 = fits[0]["c0"] + fits[0]["c1"] * x0
+        ax.plot([x0, x0 + 3], [y0, y0 + 3], "k--", lw=1, label="slope 1 (keeps w fixed)")
+    ax.set_xlabel("ln N (visible keys)")
+    ax.set_ylabel("margin Delta_lse of the pass key")
+    ax.set_title(f"margin vs ln N, top retrieval heads, {run.model_name}")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(run.dir / "margin_vs_lnN.png", dpi=110)
+    plt.close(fig)
