@@ -40,3 +40,14 @@ def bootstrap_mean(values: list[float], seed: int = 0, rounds: int = 2000) -> tu
     n = len(values)
     means = sorted(sum(rng.choice(values) for _ in range(n)) / n for _ in range(rounds))
     return (sum(values) / n, means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1])
+
+
+def fisher_greater(a_success: int, a_n: int, b_success: int, b_n: int) -> float:
+    """One-sided Fisher exact p-value that group a's success rate exceeds group b's."""
+    total_success, total = a_success + b_success, a_n + b_n
+
+    def prob(k: int) -> float:  # hypergeometric: k of the successes fall in group a
+        return math.comb(a_n, k) * math.comb(b_n, total_success - k) / math.comb(total, total_success)
+
+    upper = min(a_n, total_success)
+    return min(1.0, sum(prob(k) for k in range(a_success, upper + 1)))
