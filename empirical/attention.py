@@ -113,9 +113,9 @@ def greedy_continue(model, out, tokens: int) -> list[int]:
     """Greedy decoding from a prefill's output and cache."""
     generated = []
     with torch.inference_mode():
-        cache, nxt = out.past_key_values, out.logits[0, -1].argmax()
+        cache, nxt = out.cache, out.logits[0, -1].argmax()
         for _ in range(tokens):
             generated.append(int(nxt))
-            step = model(input_ids=nxt.view(1, 1), past_key_values=cache, use_cache=True)
-            cache, nxt = step.past_key_values, step.logits[0, -1].argmax()
+            step = model(input_ids=nxt.view(1, 1), cache=cache, use_cache=True)
+            cache, nxt = step.cache, step.logits[0, -1].argmax()
     return generated
