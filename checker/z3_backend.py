@@ -134,7 +134,8 @@ class Translator:
                 return z3.RealVal(1, self.ctx) if not z3.is_int(base) else z3.IntVal(1, self.ctx)
             if abs(k) > 1 or k < 0:  # 1/x is as nonlinear as x*x
                 self.features.add("nonlinear")
-            positive = z3.Product([base] * abs(k)) if abs(k) > 1 else base
+            # Z3's own power term: a product of k copies can time out where x^k decides at once.
+            positive = base ** abs(k) if abs(k) > 1 else base
             return positive if k > 0 else 1 / _real(positive)
         if t.op == "abs":
             x = r(a[0])

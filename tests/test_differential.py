@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from checker import core as C
 from checker.eliminate import eliminate
+from checker.api import load_text, verify_text
 from checker.engine import Options
-from checker.api import verify_text
 from checker.errors import EvaluationError, Undecided
 from checker.evaluator import Env, evaluate
 from checker.transform import definedness
@@ -105,7 +105,7 @@ def _assert_decided(result, what: str):
 
 # ---- ground formulas: sat iff true ------------------------------------------------------
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=250, **SETTINGS)
 @given(two_var_formulas, rationals, rationals)
 def test_ground_formula_is_sat_iff_the_evaluator_says_true(formula, xv, yv):
     ground = C.substitute(formula, {"x": C.num(xv, C.REAL), "y": C.num(yv, C.REAL)})
@@ -123,7 +123,7 @@ def test_ground_formula_is_sat_iff_the_evaluator_says_true(formula, xv, yv):
 SAMPLES = [Fraction(v) for v in (-3, -1, Fraction(-1, 2), 0, Fraction(1, 3), 1, 2, Fraction(7, 2))]
 
 
-@settings(max_examples=400, **SETTINGS)
+@settings(max_examples=300, **SETTINGS)
 @given(one_var_formulas, rationals)
 def test_z3_models_satisfy_the_formula_in_the_evaluator(formula, xv):
     note(f"formula: {C.term_to_text(formula)}")
@@ -205,7 +205,8 @@ def test_eliminated_exp_ln_models_satisfy_the_original(formula):
     el = eliminate(formula, C.free_vars(formula))
     note(f"eliminated: {C.term_to_text(el.formula)}; side: {[C.term_to_text(s) for s in el.side]}")
     assert not any(isinstance(t, C.Op) and t.op in ("exp", "ln") for t in C.walk(el.formula))
-    result = decide(el.formula, el.side, {}, Z3_TIMEOUT)
+    # 2 s, not 5: some of these time out (see test_negative_powers_after_elimination_are_decided)
+    result = decide(el.formula, el.side, {}, 2)
     _assert_decided(result, C.term_to_text(el.formula))
     event(result.status if result.status != "unknown" else f"unknown: {result.reason}")
     if result.status == "sat":
@@ -242,6 +243,24 @@ def test_exp_le_constant_roundtrip():
 
 
 # ---- what the differential tests found --------------------------------------------------
+
+def test_negative_powers_after_elimination_are_decided():
+    # exp(x/3) = 3/2 exp(-3x/2) - 5/2 becomes s^2 = 3/2 * (1 / s^9) - 5/2 with s = e^(x/6) > 0:
+    # one univariate polynomial equation, with a positive root. The translation writes s^9
+    # as the product s*s*...*s under a division, and Z3's nlsat times out on that shape (5 s),
+    # while `s**2 == 3/2 / s**9 - 5/2`, or the equation with the denominator cleared,
+    # is sat in milliseconds. Through the checker, the claim
+    # `exp(x / 3) != 3/2 * exp(-3/2 * x) - 5/2` comes out unknown (timeout) instead of refuted.
+    third, minus = C.mk("mul", C.num(Fraction(1, 3)), X), C.mk("mul", C.num(Fraction(-3, 2)), X)
+    formula = C.mk("eq", C.mk("exp", third),
+                   C.mk("add", C.mk("mul", C.num(Fraction(3, 2)), C.mk("exp", minus)), C.num(Fraction(-5, 2))))
+    el = eliminate(formula, {"x"})
+    result = decide(el.formula, el.side, {}, 3)
+    assert result.status == "sat", (result.status, result.reason, C.term_to_text(el.formula))
+    values = el.back(result.model)
+    if not result.approximate:
+        assert evaluate(formula, Env({"x": values["x"]}))
+
 
 def test_negative_power_of_a_variable_is_decided():
     # x ^ -1 is translated as 1 / x, but the translator flags "nonlinear" only for |k| > 1,
@@ -300,7 +319,6 @@ _X_VALUES = [Fraction(-2), Fraction(-1, 2), Fraction(0), Fraction(1, 3), Fractio
 @settings(max_examples=60, **SETTINGS)
 @given(claim_text)
 def test_checker_verdicts_agree_with_the_evaluator(claim):
-    from checker.api import load_text
     text = ('theorem C-1 "random" {\n  param x : real\n  param n : int in [1, 3]\n'
             f'  claim {claim}\n  check symbolic expect proved\n'
             '  check finite n in 1..3, x in {-2, -1/2, 0, 1/3, 1, 5/2} expect verified\n}\n')
