@@ -31,3 +31,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """SmolLM2 loaded once for every test that measures it, on one CPU thread."""
+    torch = pytest.importorskip("torch")
+    from empirical.models import ModelUnavailable, load
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield load("smollm2", "cpu")
+    except ModelUnavailable as err:
+        pytest.skip(str(err))
+    finally:
+        torch.set_num_threads(previous)

@@ -19,26 +19,20 @@ from empirical.stats import linear_fit, wilson  # noqa: E402
 from empirical.store import CorruptResults, SampleStore  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def smol():
-    torch.set_num_threads(1)
-    return models.load("smollm2", "cpu")
-
-
-def test_captured_rows_equal_eager_attention(smol):
+def test_captured_rows_equal_eager_attention(smollm2):
     torch.manual_seed(0)
     n = 48
     ids = torch.randint(100, 5000, (1, n))
-    recorder, out = forward_rows(smol.model, ids, [-1, 10])
-    previous = smol.model.config._attn_implementation
+    recorder, out = forward_rows(smollm2.model, ids, [-1, 10])
+    previous = smollm2.model.config._attn_implementation
     assert previous != "probe"  # capture() restored the model's own implementation
-    smol.model.set_attn_implementation("eager")
+    smollm2.model.set_attn_implementation("eager")
     try:
         with torch.inference_mode():
-            eager = smol.model(input_ids=ids, output_attentions=True)
+            eager = smollm2.model(input_ids=ids, output_attentions=True)
     finally:
-        smol.model.set_attn_implementation(previous)
-    assert len(recorder.logits) == smol.model.config.num_hidden_layers
+        smollm2.model.set_attn_implementation(previous)
+    assert len(recorder.logits) == smollm2.model.config.num_hidden_layers
     for layer, attentions in enumerate(eager.attentions):
         mine = recorder.weights(layer)                       # (heads, rows, keys)
         assert torch.allclose(mine[:, 0], attentions[0, :, -1], atol=1e-5)
@@ -46,8 +40,8 @@ def test_captured_rows_equal_eager_attention(smol):
     assert torch.allclose(out.logits[0, -1], eager.logits[0, -1], atol=1e-3)
 
 
-def test_packaged_model_info_and_cache(smol):
-    info = smol.info()
+def test_packaged_model_info_and_cache(smollm2):
+    info = smollm2.info()
     assert info["layers"] == 30 and info["heads"] == 9 and info["head_dim"] == 64
     assert info["rope_theta"] == 100000.0
     assert len(info["source_sha256"]) == 64
@@ -69,10 +63,10 @@ def test_cuda_absent_gives_a_clear_message():
     assert "no GPU" in str(err.value)
 
 
-def test_passkey_prompt_has_exact_length_and_spans(smol):
-    p = passkey_prompt(smol.tokenizer, 300, 0.5, seed=3)
+def test_passkey_prompt_has_exact_length_and_spans(smollm2):
+    p = passkey_prompt(smollm2.tokenizer, 300, 0.5, seed=3)
     assert len(p.ids) == 300
-    digits = smol.tokenizer.decode(p.ids[p.digits_span[0]:p.digits_span[1]])
+    digits = smollm2.tokenizer.decode(p.ids[p.digits_span[0]:p.digits_span[1]])
     assert digits.strip() == p.answer
     assert p.needle_span[0] <= p.digits_span[0] < p.digits_span[1] <= p.needle_span[1]
 
@@ -111,10 +105,10 @@ def test_verdict_values_are_checked():
         Verdict("p", "m", "C-3", "maybe", "")
 
 
-def test_needle_probe_measures_and_resumes(smol, tmp_path: Path):
+def test_needle_probe_measures_and_resumes(smollm2, tmp_path: Path):
     config = needle.Config(lengths=(96, 160), depths=(0.5,), answer_tokens=4, top_heads=3)
-    run = ProbeRun(needle.NAME, "smollm2", config, smol.info(), "cpu", root=tmp_path)
-    verdicts = needle.run(run, smol)
+    run = ProbeRun(needle.NAME, "smollm2", config, smollm2.info(), "cpu", root=tmp_path)
+    verdicts = needle.run(run, smollm2)
     sandwich = verdicts[0]
     assert sandwich.theorem == "C-3" and sandwich.verdict == "consistent", sandwich.text
     assert sandwich.numbers["inside"] == sandwich.numbers["total"] > 0
@@ -122,9 +116,9 @@ def test_needle_probe_measures_and_resumes(smol, tmp_path: Path):
     assert len(lines) == 2
     assert (run.dir / "accuracy_heatmap.png").exists() and (run.dir / "margin_vs_lnN.png").exists()
     # Interrupted and started again: nothing is redone.
-    rerun = ProbeRun(needle.NAME, "smollm2", config, smol.info(), "cpu", root=tmp_path)
+    rerun = ProbeRun(needle.NAME, "smollm2", config, smollm2.info(), "cpu", root=tmp_path)
     assert rerun.pending(needle.keys(config)) == []
-    needle.run(rerun, smol)
+    needle.run(rerun, smollm2)
     assert (run.dir / "samples.jsonl").read_text().splitlines() == lines
     record = json.loads(lines[0])
     head = record["heads"]["0"][0]

@@ -11,47 +11,13 @@ import math
 
 import pytest
 
-from empirical.framework import VERDICTS, ProbeRun, Verdict
+from _probe_check import run_twice
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from empirical.probes import attenuation, position_loss, temperature  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def smollm2():
-    from empirical.models import ModelUnavailable, load
-    torch.set_num_threads(1)
-    try:
-        return load("smollm2", "cpu")
-    except ModelUnavailable as err:
-        pytest.skip(str(err))
-
-
-def run_twice(module, config, loaded, root):
-    """Run a probe, check its verdicts and the resume: the second run records nothing."""
-    first = ProbeRun(module.NAME, loaded.name, config, loaded.info(), loaded.device, root=root)
-    verdicts = module.run(first, loaded)
-    samples = first.dir / "samples.jsonl"
-    lines = samples.read_text().splitlines()
-    assert len(lines) == len(module.keys(config))
-    assert verdicts and all(isinstance(v, Verdict) for v in verdicts)
-    for v in verdicts:
-        assert v.probe == module.NAME and v.model == loaded.name
-        assert v.theorem in module.THEOREMS and v.verdict in VERDICTS and v.text
-        json.dumps(v.to_json(), allow_nan=False)
-    again = ProbeRun(module.NAME, loaded.name, config, loaded.info(), loaded.device, root=root)
-    assert again.pending(module.keys(config)) == []
-    second = module.run(again, loaded)
-    assert samples.read_text().splitlines() == lines
-    dump = lambda vs: json.dumps([v.to_json() for v in vs], sort_keys=True)  # noqa: E731
-    assert dump(second) == dump(verdicts)
-    assert list(first.dir.glob("*.png"))
-    return verdicts
-
-
-# ---------------------------------------------------------------- analytic C-2, no model
 
 def test_rotary_average_matches_the_proofs():
     # proofs/context.lim C-2.rotary-literal: about 0.72, 0.56, 0.40, 0.17, 0.32 at base 1e5, d = 64
@@ -115,7 +81,7 @@ def test_position_loss_tiny(smollm2, tmp_path):
             for i, (n, ok) in enumerate(((256, True), (1024, True), (4096, False)))]
     (needle / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     config = position_loss.Config(length=256, sequences=1, reminders_per_1k=32, near_fraction=1 / 8)
-    verdicts = run_twice(position_loss, config, smollm2, tmp_path)
+    verdicts, _ = run_twice(position_loss, config, smollm2, tmp_path)
     c1 = [v for v in verdicts if v.theorem == "C-1"]
     c4 = [v for v in verdicts if v.theorem == "C-4"]
     assert len(c1) == 1 and len(c4) == 1
@@ -131,7 +97,7 @@ def test_attenuation_tiny(smollm2, tmp_path):
     built = attenuation.build_pass(smollm2.tokenizer, config, seed=0)
     for p in built["pairs"]:
         assert built["ids"][p["a"]] == built["ids"][p["b"]] and p["b"] - p["a"] == p["delta"]
-    verdicts = run_twice(attenuation, config, smollm2, tmp_path)
+    verdicts, _ = run_twice(attenuation, config, smollm2, tmp_path)
     assert len(verdicts) == 2
     assert verdicts[0].verdict == "violated"          # SmolLM2: base 1e5, head size 64
     measured = verdicts[1].numbers["measured"]
@@ -141,7 +107,7 @@ def test_attenuation_tiny(smollm2, tmp_path):
 
 def test_temperature_tiny(smollm2, tmp_path):
     config = temperature.Config(temperatures=(0.0, 1.0, 2.0), samples=2, questions=2, max_new_tokens=6)
-    verdicts = run_twice(temperature, config, smollm2, tmp_path)
+    verdicts, _ = run_twice(temperature, config, smollm2, tmp_path)
     (v,) = verdicts
     points = v.numbers["points"]
     assert [p["temperature"] for p in points] == [0.0, 1.0, 2.0]

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from empirical.framework import VERDICTS, ProbeRun, Verdict
+from _probe_check import run_twice
 from empirical.tasks import (Program, arithmetic_task, attacker_city, corruption, fact_corpus,
                              poison_passages, random_program, simulate)
 
@@ -122,48 +122,6 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from empirical.probes import halting, mediation  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def smollm2():
-    from empirical.models import ModelUnavailable, load
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield load("smollm2", "cpu")
-    except ModelUnavailable as err:
-        pytest.skip(str(err))
-    finally:
-        torch.set_num_threads(previous)
-
-
-def run_twice(module, config, loaded, root):
-    """Run a probe, check its verdicts and the resume: the second run records nothing."""
-    first = ProbeRun(module.NAME, loaded.name, config, loaded.info(), loaded.device, root=root)
-    verdicts = module.run(first, loaded)
-    samples = first.dir / "samples.jsonl"
-    lines = samples.read_text().splitlines()
-    assert len(lines) == len(module.keys(config)) == len(set(module.keys(config)))
-    assert verdicts and all(isinstance(v, Verdict) for v in verdicts)
-    assert {v.theorem for v in verdicts} == set(module.THEOREMS)
-    for v in verdicts:
-        assert v.probe == module.NAME and v.model == loaded.name
-        assert v.verdict in VERDICTS and v.text
-        json.dumps(v.to_json(), allow_nan=False)
-    first.finish(verdicts)
-
-    class NoRecord(ProbeRun):
-        def record(self, key, data):
-            raise AssertionError(f"resumed run recorded {key}")
-
-    again = NoRecord(module.NAME, loaded.name, config, loaded.info(), loaded.device, root=root)
-    assert again.pending(module.keys(config)) == []
-    second = module.run(again, loaded)
-    assert samples.read_text().splitlines() == lines
-    dump = lambda vs: json.dumps([v.to_json() for v in vs], sort_keys=True)  # noqa: E731
-    assert dump(second) == dump(verdicts)
-    assert list(first.dir.glob("*.png"))
-    return verdicts, [json.loads(line) for line in lines]
 
 
 def test_mediation_tiny(smollm2, tmp_path):
