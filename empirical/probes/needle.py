@@ -13,6 +13,7 @@ that E-C1 reads.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from ..attention import forward_rows, greedy_continue
 from ..framework import ProbeRun, Verdict
 from ..haystack import passkey_prompt
 from ..stats import fisher_greater, linear_fit, wilson
+from ..store import write_json
 
 NAME = "needle"
 THEOREMS = ("C-3", "C-4")
@@ -102,6 +104,9 @@ def run(run: ProbeRun, loaded) -> list[Verdict]:
         run.record(key, measure(loaded, prompt, config.answer_tokens))
     samples = run.samples(keys(config))
     verdicts = analyse(run.model_name, samples, config)
+    # Delta_lse = c0 + c1 ln N for every head that sees the needle, ranked by needle mass.
+    every_head = dataclasses.replace(config, top_heads=10**6)
+    write_json(run.dir / "fits.json", crowding_fits(samples, every_head))
     plot(run, samples, config)
     return verdicts
 
