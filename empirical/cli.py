@@ -73,11 +73,22 @@ def main(argv: list[str] | None = None) -> int:
             verdicts += summary["verdicts"]
             for v in found:
                 print(f"  [{v.verdict:>12}] {v.theorem} {module.NAME}: {v.text}", file=sys.stderr)
-    report = {"verdicts": verdicts, "seconds": round(time.time() - started, 1), "full": args.full}
+    # The report covers every probe and model that has results in the folder, not only the
+    # ones run this time: running one probe again must not drop the others' verdicts.
+    collected = collect_verdicts(out)
+    report = {"verdicts": collected, "seconds": round(time.time() - started, 1), "full": args.full}
     write_json(out / "crosscheck.json", report)
-    (out / "CROSSCHECK.md").write_text(markdown(verdicts))
-    print(markdown(verdicts))
+    (out / "CROSSCHECK.md").write_text(markdown(collected))
+    print(markdown(collected))
     return 0
+
+
+def collect_verdicts(out: Path) -> list[dict]:
+    import json
+    verdicts = []
+    for summary in sorted(out.glob("*/*/summary.json")):
+        verdicts += json.loads(summary.read_text()).get("verdicts", [])
+    return verdicts
 
 
 def markdown(verdicts: list[dict]) -> str:
