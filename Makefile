@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: verify test test-all crosscheck crosscheck-full clean
+.PHONY: verify test test-all crosscheck crosscheck-full counterexamples clean
 
 $(VENV)/.checker: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ crosscheck: $(VENV)/.empirical     ## the CPU preset of every probe, on SmolLM2 
 
 crosscheck-full: $(VENV)/.empirical  ## the whole grid (hours on CPU)
 	$(PY) -m empirical crosscheck --full
+
+counterexamples: $(VENV)/.empirical  ## prompts on which SmolLM2 and Gemma 3 fail (H-1, H-2, H-3, Rt-4)
+	$(PY) -m empirical counterexamples
 
 clean:
 	rm -rf build .pytest_cache
