@@ -4,7 +4,6 @@ The command line is a thin layer over these functions, which return data.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from .elaborate import CoreTheorem, elaborate
@@ -82,9 +81,3 @@ def verify_theorems(theorems: list[CoreTheorem], options: Options, only: str | N
 
 def verify_text(text: str, options: Options | None = None, file: str = "<string>") -> list[CheckResult]:
     return verify_theorems(load_text(text, file), options or Options())
-
-
-def timed(fn, *args, **kwargs):
-    started = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - started

@@ -9,7 +9,6 @@ are reported together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from . import core as C
 from . import syntax as S

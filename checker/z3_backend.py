@@ -226,7 +226,7 @@ def _value(v) -> tuple[object, bool]:
 
 
 def decide(formula: C.Term, side: list[C.Term], sigs: dict[str, C.FunSig], timeout_s: float,
-           relax_ints: bool = False, header: str = "", function_tables: dict | None = None) -> Z3Result:
+           relax_ints: bool = False, header: str = "") -> Z3Result:
     """Is `formula` (with the side constraints) satisfiable? Returns the model if so."""
     tr = Translator(sigs, relax_ints)
     assertions = [tr.tr(s, {}, 1) for s in side] + [tr.tr(formula, {}, 1)]
