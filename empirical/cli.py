@@ -32,6 +32,19 @@ def _parser() -> argparse.ArgumentParser:
     cc.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     cc.add_argument("--out", default=str(RESULTS), help="results folder (default results)")
     cc.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    ce = sub.add_parser("counterexamples", help="verified inputs where each model is wrong (H-1, H-2, H-3, Rt-4)")
+    ce.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
+    ce.add_argument("--out", default=str(RESULTS / "counterexamples"),
+                    help="output folder (default results/counterexamples)")
+    ce.add_argument("--b", type=int, default=3, help="H-2: failing inputs per model (default 3)")
+    ce.add_argument("--max-queries", type=int, default=60, help="queries tried per model and decoding (default 60)")
+    ce.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    ce.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    rp = sub.add_parser("replay", help="re-run a counterexample file and report which failures reproduce")
+    rp.add_argument("file", help="a counterexamples .jsonl file")
+    rp.add_argument("--model", default=None, help="ask this model instead of each record's own")
+    rp.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    rp.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     return parser
 
 
@@ -44,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
+    if args.command == "counterexamples":
+        return counterexamples_main(args)
+    if args.command == "replay":
+        from .replay import main as replay_main
+        return replay_main(args.file, args.model, args.device)
     probes = [p.strip() for p in args.probes.split(",") if p.strip()]
     unknown = [p for p in probes if p not in PROBES]
     if unknown:
@@ -89,6 +107,51 @@ def collect_verdicts(out: Path) -> list[dict]:
     for summary in sorted(out.glob("*/*/summary.json")):
         verdicts += json.loads(summary.read_text()).get("verdicts", [])
     return verdicts
+
+
+def counterexamples_main(args) -> int:
+    """Diagonal records (H-1, H-2) per model, searched ones (H-3, Rt-4) where that module exists,
+    one JSONL of records and its lm-evaluation-harness export."""
+    from collections import Counter
+
+    from .counterexamples import write_records
+    from .diagonal import Diagonal
+    from .export import export
+    out = Path(args.out)
+    names = [m.strip() for m in args.models.split(",") if m.strip()] or [DEFAULT_MODEL]
+    searched = None
+    if importlib.util.find_spec("empirical.searched") is not None:
+        searched = importlib.import_module("empirical.searched")
+        if not hasattr(searched, "run"):
+            searched = None
+    diagonal = Diagonal(b=args.b, max_queries=args.max_queries)
+    records = []
+    started = time.time()
+    for name in names:
+        try:
+            loaded = load(name, args.device)
+        except ModelUnavailable as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"{loaded.label}: loaded in {loaded.load_seconds:.1f} s on {loaded.device}", file=sys.stderr)
+        records += diagonal.run_model(loaded, name)
+        if searched is not None:
+            records += list(searched.run(loaded, out) or [])
+        print(f"  {name}: {time.time() - started:.0f} s so far", file=sys.stderr)
+    path = out / "counterexamples.jsonl"
+    write_records(path, records)
+    data, config = export(records, out / "lm_eval")
+    counts = Counter((r.model, r.decoding.get("temperature", 0), r.theorem) for r in records)
+    print(f"{len(records)} verified counterexamples in {path}; lm-eval task {config} ({data.name}); "
+          f"{time.time() - started:.0f} s")
+    print("| model | decoding | theorem | failures |\n|---|---|---|---|")
+    for (model, temperature, theorem), n in sorted(counts.items()):
+        print(f"| {model} | {'greedy' if not temperature else f'T={temperature:g}'} | {theorem} | {n} |")
+    missing = [(m, t) for m in names for t in ("H-1", "H-2")
+               if not any(r.model == m and r.theorem == t for r in records)]
+    for model, theorem in missing:
+        print(f"warning: no verified {theorem} failure for {model}", file=sys.stderr)
+    return 0
 
 
 def markdown(verdicts: list[dict]) -> str:
