@@ -8,7 +8,6 @@ the same folder (resume). Tests that need the model skip when it is not installe
 """
 from __future__ import annotations
 
-import json
 
 import pytest
 
