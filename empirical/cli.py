@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 run = ProbeRun(module.NAME, name, config, loaded.info(), loaded.device, root=out)
                 found = module.run(run, loaded)
-            except (ConfigMismatch, CorruptResults) as err:
+            except (ConfigMismatch, CorruptResults, ModelUnavailable) as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
             summary = run.finish(found)

@@ -23,6 +23,17 @@ class ModelUnavailable(Exception):
     """A model that cannot be loaded here, with the command that would install it."""
 
 
+class ContextTooLong(ModelUnavailable):
+    """A prompt longer than the model's maximum context."""
+
+
+def check_context(loaded: "LoadedModel", length: int) -> None:
+    limit = loaded.info()["max_positions"]
+    if limit is not None and length > limit:
+        raise ContextTooLong(f"{loaded.label} reads at most {limit} tokens; a prompt of {length} tokens "
+                             f"was asked for (lower the lengths of the probe's config)")
+
+
 @dataclass(frozen=True)
 class PackagedModel:
     key: str

@@ -139,3 +139,11 @@ def test_stats():
     assert 0.2 < lo < 0.5 < hi < 0.8
     fit = linear_fit([0, 1, 2, 3], [1, 3, 5, 7])
     assert abs(fit["c1"] - 2) < 1e-12 and abs(fit["c0"] - 1) < 1e-12 and fit["c1_se"] < 1e-9
+
+
+def test_a_context_longer_than_the_model_reads_gets_a_clear_message(smollm2, tmp_path: Path):
+    config = needle.Config(lengths=(16384,), depths=(0.5,))
+    run = ProbeRun(needle.NAME, "smollm2", config, smollm2.info(), "cpu", root=tmp_path)
+    with pytest.raises(models.ContextTooLong) as err:
+        needle.run(run, smollm2)
+    assert "at most 8192 tokens" in str(err.value) and "16384" in str(err.value)

@@ -22,6 +22,7 @@ import torch
 from ..attention import forward_rows, greedy_continue
 from ..framework import ProbeRun, Verdict
 from ..haystack import passkey_prompt
+from ..models import check_context
 from ..stats import fisher_greater, linear_fit, wilson
 from ..store import write_json
 
@@ -97,6 +98,8 @@ def _round(h):
 
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
+    for length in config.lengths:
+        check_context(loaded, length)
     for key in run.progress(keys(config)):
         fields = dict(part.split("=") for part in key.split("|"))
         n, depth, rep = int(fields["N"]), float(fields["depth"]), int(fields["rep"])

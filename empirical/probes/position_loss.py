@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from ..framework import ProbeRun, Verdict
+from ..models import check_context
 from ..haystack import FILLER, bos_ids
 from ..stats import bootstrap_mean
 
@@ -182,6 +183,7 @@ def measure(loaded, seq: dict) -> dict:
 
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
+    check_context(loaded, config.length)
     reminders = max(4, config.reminders_per_1k * config.length // 1024)
     for key in run.progress(keys(config)):
         i = int(key.split("seq=")[1])
