@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: verify test test-all crosscheck crosscheck-full counterexamples clean
+.PHONY: verify test test-all crosscheck crosscheck-full counterexamples reliability clean
 
 $(VENV)/.checker: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ crosscheck-full: $(VENV)/.empirical  ## the whole grid (hours on CPU)
 
 counterexamples: $(VENV)/.empirical  ## prompts on which SmolLM2 and Gemma 3 fail (H-1, H-2, H-3, Rt-4)
 	$(PY) -m empirical counterexamples
+
+reliability: $(VENV)/.dev          ## fuzzing count, cvc5 agreement with Z3, mutation kill rate
+	$(PY) -m checker.fuzz -n 10000
+	$(PY) -m checker verify proofs --build build/reliability --second-solver
+	$(PY) -m checker.mutation --per-theorem 4 --timeout 2 proofs
 
 clean:
 	rm -rf build .pytest_cache

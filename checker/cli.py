@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--necessity", action="store_true",
                        help="drop each assumption in turn and report whether the claim then fails")
         p.add_argument("--catalogue", metavar="PATH", help="write the Markdown catalogue (docs/THEOREMS.md)")
+        p.add_argument("--second-solver", action="store_true",
+                       help="re-check every SMT-LIB query with cvc5; a disagreement with Z3 fails the run")
+        p.add_argument("--second-solver-timeout", type=float, default=2.0, metavar="S",
+                       help="seconds per cvc5 query (default 2); a cvc5 timeout is reported as unknown")
     return parser
 
 
@@ -85,4 +89,13 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
     if errors:
         return 2  # a check that cannot run as written is bad input, like a parse error
-    return 0 if all(r.as_expected for r in results) else 1
+    disagreements = 0
+    if args.second_solver:
+        from .cvc5_check import add_to_report, recheck_report, summary_line
+        summary = recheck_report(build / "report.json", args.second_solver_timeout)
+        add_to_report(build / "report.json", summary)
+        print(summary_line(summary))
+        for entry in summary["disagreements"]:
+            print(f"  DISAGREE {entry['file']}: z3 {entry['z3']}, cvc5 {entry['cvc5']}", file=sys.stderr)
+        disagreements = summary["disagree"]
+    return 0 if all(r.as_expected for r in results) and not disagreements else 1

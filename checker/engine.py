@@ -306,7 +306,7 @@ class CheckRunner:
             directory = self.options.build_dir / "smt2" / _safe(self.thm.id)
             directory.mkdir(parents=True, exist_ok=True)
             path = directory / f"check{self.check.index + 1}-q{self.query_count}{'-relaxed' if relax else ''}.smt2"
-            path.write_text(result.smt2)
+            path.write_text(result.smt2 + f"; z3 answer: {result.status}\n")
             self.smt2_paths.append(str(path))
         return result
 
@@ -412,7 +412,10 @@ class CheckRunner:
         """Two queries: can the claim be undefined, and can it be false where defined?"""
         outcome = Outcome("holds", "simplification")  # both queries may fold to false
         for part in ("undefined", "false"):
-            query, sigs, side = self.build_query(inst, claim, part)
+            try:
+                query, sigs, side = self.build_query(inst, claim, part)
+            except C.Unsupported as err:
+                return Outcome("unknown", "query construction", str(err))
             if query == C.FALSE:
                 continue
             outcome = self.decide_query(inst, query, sigs, side, f"{label}, {part}", confirm)

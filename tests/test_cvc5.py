@@ -1,0 +1,108 @@
+"""The second solver: cvc5 re-checks the exported SMT-LIB queries and is compared with Z3."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+cvc5 = pytest.importorskip("cvc5")
+
+from checker import cli  # noqa: E402
+from checker.cvc5_check import recheck, recheck_report, summary_line, z3_answer  # noqa: E402
+
+NRA_UNSAT = "(set-logic QF_NRA)\n(declare-fun x () Real)\n(assert (< (* x x) 0.0))\n(check-sat)\n(get-model)\n"
+NRA_SAT = ("(set-logic QF_NRA)\n(declare-fun x () Real)\n(declare-fun y () Real)\n"
+           "(assert (and (> x 0.0) (= (* x x) 2.0) (= y (* x x x))))\n(check-sat)\n(get-model)\n")
+LIA_UNSAT = ("(set-logic QF_LIA)\n(declare-fun n () Int)\n"
+             "(assert (and (> (* 2 n) 3) (< (* 2 n) 5) (not (= n 2))))\n(check-sat)\n")
+LIA_SAT = "(set-logic QF_LIA)\n(declare-fun n () Int)\n(assert (and (> (* 2 n) 3) (< n 10)))\n(check-sat)\n"
+UFLIA_UNSAT = ("(set-logic UFLIA)\n(declare-fun f (Int) Int)\n"
+               "(assert (forall ((x Int)) (> (f x) x)))\n(assert (< (f 3) 2))\n(check-sat)\n")
+
+
+@pytest.mark.parametrize("text, expected", [
+    (NRA_UNSAT, "unsat"), (NRA_SAT, "sat"), (LIA_UNSAT, "unsat"), (LIA_SAT, "sat"), (UFLIA_UNSAT, "unsat"),
+])
+def test_cvc5_answers(text, expected):
+    answer, reason = recheck(text, 5)
+    assert answer == expected, reason
+
+
+def test_z3_style_to_real_in_a_real_logic_is_accepted():
+    # Z3 prints (to_real 0) inside QF_LRA; cvc5 rejects it there, so the logic is widened.
+    text = "; header\n(set-logic QF_LRA)\n(declare-fun b () Real)\n(assert (< b (to_real 0)))\n(check-sat)\n"
+    answer, reason = recheck(text, 5)
+    assert answer == "sat" and "widened to QF_LIRA" in reason
+
+
+@pytest.mark.parametrize("text", [
+    "(set-logic QF_LRA)\n(declare-fun x () Real)\n(assert (< (",
+    "(set-logic QF_LRA)\n(declare-fun x () Real)\n(assert (< (undeclared x) 0.0))\n(check-sat)\n",
+    "(set-logic QF_LRA)\n(assert (root-obj (+ (^ x 2) (- 2)) 1))\n(check-sat)\n",
+])
+def test_malformed_input_is_unknown_not_an_exception(text):
+    answer, reason = recheck(text, 5)
+    assert answer == "unknown"
+    assert reason
+
+
+def test_z3_answer_comment():
+    assert z3_answer("(check-sat)\n; z3 answer: unsat\n") == "unsat"
+    assert z3_answer("(check-sat)\n") is None
+
+
+STATEMENT = textwrap.dedent("""\
+    theorem C-4 "small statements" {
+      param x : real
+      claim x^2 + 1 > 0
+      check symbolic expect proved
+    }
+    theorem C-4.false "a false one" {
+      param x : real
+      claim x^2 > 0
+      check symbolic expect refuted
+    }
+    """)
+
+
+def test_recheck_agrees_with_z3_on_a_small_build(tmp_path: Path, capsys):
+    source = tmp_path / "small.lim"
+    source.write_text(STATEMENT)
+    code = cli.main(["verify", str(source), "--build", str(tmp_path / "build"), "--timeout", "5",
+                     "--second-solver"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    report_path = tmp_path / "build" / "verify" / "report.json"
+    report = json.loads(report_path.read_text())
+    paths = [p for c in report["checks"] for p in c["smt2"]]
+    assert paths and all(z3_answer(Path(p).read_text()) in ("sat", "unsat") for p in paths)
+    second = report["second_solver"]
+    assert second["files"] == len(paths)
+    assert second["disagree"] == 0 and second["agree"] == len(paths) and second["unknown"] == 0
+    assert second["agreement_rate"] == 1.0 and second["coverage"] == 1.0
+    assert "second solver (cvc5" in out and f"{len(paths)} queries, {len(paths)} agree, 0 disagree" in out
+    # The recheck on its own gives the same figures.
+    again = recheck_report(report_path, 5)
+    assert (again["agree"], again["disagree"], again["unknown"]) == (second["agree"], 0, 0)
+
+
+def test_a_disagreement_fails(tmp_path: Path):
+    build = tmp_path / "verify"
+    smt2 = build / "smt2" / "C-1"
+    smt2.mkdir(parents=True)
+    wrong = smt2 / "check1-q1.smt2"
+    wrong.write_text(NRA_UNSAT + "; z3 answer: sat\n")  # pretend Z3 said sat
+    unknown = smt2 / "check1-q2.smt2"
+    unknown.write_text(LIA_SAT + "; z3 answer: unknown\n")
+    agree = smt2 / "check1-q3.smt2"
+    agree.write_text(LIA_UNSAT + "; z3 answer: unsat\n")
+    (build / "report.json").write_text(json.dumps(
+        {"checks": [{"id": "C-1", "check_index": 0, "smt2": [str(wrong), str(unknown), str(agree)]}]}))
+    summary = recheck_report(build / "report.json", 5)
+    assert (summary["files"], summary["agree"], summary["disagree"], summary["unknown"]) == (3, 1, 1, 1)
+    assert summary["disagreements"][0]["file"] == str(wrong)
+    assert summary["unknowns"][0]["z3"] == "unknown" and summary["unknowns"][0]["cvc5"] == "sat"
+    assert summary["agreement_rate"] == 0.5 and summary["coverage"] == pytest.approx(2 / 3, abs=1e-5)
+    assert "3 queries, 1 agree, 1 disagree, 1 unknown" in summary_line(summary)
