@@ -58,6 +58,36 @@ def _solve(body: str, logic: str | None, timeout_s: float) -> tuple[str, str]:
 
 
 def recheck(smt2_text: str, timeout_s: float = 10.0) -> tuple[str, str]:
+    """cvc5's answer to one SMT-LIB query, in a child process that is killed if cvc5 overruns
+    its own time limit (seen on some quantified queries): a hang becomes unknown, never a wait."""
+    import multiprocessing
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(target=_recheck_child, args=(smt2_text, timeout_s, child), daemon=True)
+    process.start()
+    child.close()
+    answer = ("unknown", f"cvc5 overran its limit and was stopped after {3 * timeout_s + 2:g} s")
+    if parent.poll(3 * timeout_s + 2):
+        try:
+            answer = parent.recv()
+        except EOFError:
+            answer = ("unknown", "cvc5 stopped without an answer")
+    if process.is_alive():
+        process.kill()
+    process.join()
+    return answer
+
+
+def _recheck_child(smt2_text: str, timeout_s: float, conn) -> None:
+    try:
+        conn.send(recheck_here(smt2_text, timeout_s))
+    except Exception as err:  # noqa: BLE001 - reported to the parent as unknown
+        conn.send(("unknown", f"cvc5 failed: {type(err).__name__}: {err}"))
+    finally:
+        conn.close()
+
+
+def recheck_here(smt2_text: str, timeout_s: float = 10.0) -> tuple[str, str]:
     """cvc5's answer to one SMT-LIB query: ("sat" | "unsat" | "unknown", reason)."""
     lines = [line for line in smt2_text.splitlines() if not line.lstrip().startswith(";")]
     body = _DROP.sub("", "\n".join(lines))
