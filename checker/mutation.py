@@ -232,30 +232,26 @@ def _inline(e: S.Expr, lets: dict) -> S.Expr:
         args = [_inline(a, lets) for a in e.args]
         sub = dict(zip(let.formals, args))
         return _inline(_subst(let.body, sub), lets)
-    changes = {}
-    for f in fields(e):
-        if f.name == "span":
-            continue
-        value = getattr(e, f.name)
-        if isinstance(value, S.Expr):
-            changes[f.name] = _inline(value, lets)
-        elif isinstance(value, tuple) and value and all(isinstance(v, S.Expr) for v in value):
-            changes[f.name] = tuple(_inline(v, lets) for v in value)
-    return replace(e, **changes) if changes else e
+    return _map_subexpressions(e, lambda x: _inline(x, lets))
 
 
 def _subst(e: S.Expr, sub: dict) -> S.Expr:
     if isinstance(e, S.Name) and e.id in sub:
         return sub[e.id]
+    return _map_subexpressions(e, lambda x: _subst(x, sub))
+
+
+def _map_subexpressions(e: S.Expr, f) -> S.Expr:
+    """Rebuild `e` with `f` applied to each direct sub-expression (spans untouched)."""
     changes = {}
-    for f in fields(e):
-        if f.name == "span":
+    for field_ in fields(e):
+        if field_.name == "span":
             continue
-        value = getattr(e, f.name)
+        value = getattr(e, field_.name)
         if isinstance(value, S.Expr):
-            changes[f.name] = _subst(value, sub)
+            changes[field_.name] = f(value)
         elif isinstance(value, tuple) and value and all(isinstance(v, S.Expr) for v in value):
-            changes[f.name] = tuple(_subst(v, sub) for v in value)
+            changes[field_.name] = tuple(f(v) for v in value)
     return replace(e, **changes) if changes else e
 
 

@@ -69,15 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     probes = [p for p in probes if p in available_probes()]
     out = Path(args.out)
-    verdicts = []
     started = time.time()
     for name in [m.strip() for m in args.models.split(",") if m.strip()] or [DEFAULT_MODEL]:
-        try:
-            loaded = load(name, args.device)
-        except ModelUnavailable as err:
-            print(f"error: {err}", file=sys.stderr)
+        loaded = _load_or_report(name, args.device)
+        if loaded is None:
             return 2
-        print(f"{loaded.label}: loaded in {loaded.load_seconds:.1f} s on {loaded.device}", file=sys.stderr)
         for probe_name in probes:
             module = importlib.import_module(f"empirical.probes.{probe_name}")
             config = module.Config.preset(args.full)
@@ -87,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             except (ConfigMismatch, CorruptResults, ModelUnavailable) as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
-            summary = run.finish(found)
-            verdicts += summary["verdicts"]
+            run.finish(found)
             for v in found:
                 print(f"  [{v.verdict:>12}] {v.theorem} {module.NAME}: {v.text}", file=sys.stderr)
     # The report covers every probe and model that has results in the folder, not only the
@@ -99,6 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     (out / "CROSSCHECK.md").write_text(markdown(collected))
     print(markdown(collected))
     return 0
+
+
+def _load_or_report(name: str, device: str):
+    """Load a model once for a whole run; on failure print why (with the install command)."""
+    try:
+        loaded = load(name, device)
+    except ModelUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
+    print(f"{loaded.label}: loaded in {loaded.load_seconds:.1f} s on {loaded.device}", file=sys.stderr)
+    return loaded
 
 
 def collect_verdicts(out: Path) -> list[dict]:
@@ -128,12 +134,9 @@ def counterexamples_main(args) -> int:
     records = []
     started = time.time()
     for name in names:
-        try:
-            loaded = load(name, args.device)
-        except ModelUnavailable as err:
-            print(f"error: {err}", file=sys.stderr)
+        loaded = _load_or_report(name, args.device)
+        if loaded is None:
             return 2
-        print(f"{loaded.label}: loaded in {loaded.load_seconds:.1f} s on {loaded.device}", file=sys.stderr)
         records += diagonal.run_model(loaded, name)
         if searched is not None:
             records += list(searched.run(loaded, out) or [])
