@@ -378,3 +378,8 @@ def test_dropping_a_labelled_assumption():
     body = "param x : real\nassume pos: x > 0\nclaim x^3 > 0\ncheck symbolic expect proved"
     assert run1(body).status == "proved"
     assert run1(body, Options(timeout=5, drop=("pos",))).status == "refuted"
+
+
+def test_a_range_through_a_hole_of_a_set_domain_is_an_error():
+    r = run1("param n : int in {1, 2, 4}\nclaim n != 3\ncheck finite n in 1..4 expect verified")
+    assert r.status == "error" and "n = 3 lies outside the domain" in r.reason
