@@ -101,11 +101,13 @@ def capture(model, rows: list[int]):
             _ACTIVE.remove(recorder)
 
 
-def forward_rows(model, input_ids: torch.Tensor, rows: list[int], use_cache: bool = False):
+def forward_rows(model, input_ids: torch.Tensor, rows: list[int], use_cache: bool = False, cache=None):
     """One forward pass; returns the recorder and the model output (logits of the last position,
-    and the key-value cache when asked for, so decoding can continue without a second prefill)."""
+    and the key-value cache when asked for, so decoding can continue without a second prefill).
+    With `cache`, the pass continues that cache (rows count among `input_ids` only)."""
+    extra = {"cache": cache} if cache is not None else {}
     with torch.inference_mode(), capture(model, rows) as recorder:
-        out = model(input_ids=input_ids, logits_to_keep=1, use_cache=use_cache)
+        out = model(input_ids=input_ids, logits_to_keep=1, use_cache=use_cache or cache is not None, **extra)
     return recorder, out
 
 

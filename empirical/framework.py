@@ -77,11 +77,12 @@ class ProbeRun:
     def pending(self, keys: list[str]) -> list[str]:
         return [k for k in keys if k not in self.store]
 
-    def progress(self, keys: list[str]):
+    def progress(self, keys: list[str], total: int | None = None):
+        """The pending keys in the given order, with a bar over `total` (default: all keys)."""
         from tqdm import tqdm
         todo = self.pending(keys)
-        done = len(keys) - len(todo)
-        return tqdm(todo, total=len(keys), initial=done, desc=f"{self.probe} {self.model_name}",
+        total = len(keys) if total is None else total
+        return tqdm(todo, total=total, initial=total - len(todo), desc=f"{self.probe} {self.model_name}",
                     unit="sample", leave=False, dynamic_ncols=True)
 
     def record(self, key: str, data: dict) -> None:

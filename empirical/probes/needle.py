@@ -23,6 +23,7 @@ from ..attention import forward_rows, greedy_continue
 from ..framework import ProbeRun, Verdict
 from ..haystack import passkey_prompt
 from ..models import check_context
+from ..prefix import PrefixRunner, order as prefix_order, supported as prefix_supported
 from ..stats import fisher_greater, linear_fit, wilson
 from ..store import write_json
 
@@ -50,6 +51,12 @@ class Config:
 def keys(config: Config) -> list[str]:
     return [f"N={n}|depth={d}|rep={r}" for n in config.lengths for d in config.depths
             for r in range(config.repeats)]
+
+
+def prompt_for(tokenizer, key: str, config: Config):
+    fields = dict(part.split("=") for part in key.split("|"))
+    n, depth, rep = int(fields["N"]), float(fields["depth"]), int(fields["rep"])
+    return passkey_prompt(tokenizer, n, depth, seed=config.seed * 1000 + rep)
 
 
 def head_metrics(logits: torch.Tensor, digits: tuple[int, int], needle: tuple[int, int]) -> list[dict | None]:
@@ -80,13 +87,20 @@ def head_metrics(logits: torch.Tensor, digits: tuple[int, int], needle: tuple[in
     return out
 
 
-def measure(loaded, prompt, answer_tokens: int) -> dict:
+def measure(loaded, prompt, answer_tokens: int, runner: PrefixRunner | None = None) -> dict:
+    """One prompt: the last row's per-head metrics and the greedy answer. With a runner, the
+    part before the needle comes from the shared cache (see empirical/prefix.py)."""
     model, tokenizer = loaded.model, loaded.tokenizer
-    ids = torch.tensor([prompt.ids], device=model.device)
-    recorder, out = forward_rows(model, ids, [-1], use_cache=True)
+    if runner is not None:
+        branch = runner.run(prompt.ids, prompt.needle_span[0], [-1], answer_tokens)
+        recorder, generated = branch.recorder, branch.generated
+    else:
+        ids = torch.tensor([prompt.ids], device=model.device)
+        recorder, out = forward_rows(model, ids, [-1], use_cache=True)
+        generated = greedy_continue(model, out, answer_tokens)
     heads = {layer: head_metrics(recorder.logits[layer], prompt.digits_span, prompt.needle_span)
              for layer in sorted(recorder.logits)}
-    text = tokenizer.decode(greedy_continue(model, out, answer_tokens))
+    text = tokenizer.decode(generated)
     return {"length": prompt.length, "depth": prompt.depth, "answer": prompt.answer,
             "output": text, "correct": prompt.answer in text.replace(" ", ""),
             "heads": {str(k): [_round(h) for h in v] for k, v in heads.items()}}
@@ -100,11 +114,17 @@ def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
     for length in config.lengths:
         check_context(loaded, length)
-    for key in run.progress(keys(config)):
-        fields = dict(part.split("=") for part in key.split("|"))
-        n, depth, rep = int(fields["N"]), float(fields["depth"]), int(fields["rep"])
-        prompt = passkey_prompt(loaded.tokenizer, n, depth, seed=config.seed * 1000 + rep)
-        run.record(key, measure(loaded, prompt, config.answer_tokens))
+    todo = run.pending(keys(config))
+    prompts = {key: prompt_for(loaded.tokenizer, key, config) for key in todo}
+    # Prompts of one filler stream share everything before the needle: visit them so each
+    # prefix extends the last one and run only the branches (empirical/prefix.py).
+    runner = PrefixRunner(loaded.model) if prefix_supported(loaded.model) else None
+    if runner is not None:
+        ordered = [todo[i] for i in prefix_order([prompts[k].ids[:prompts[k].needle_span[0]] for k in todo])]
+    else:
+        ordered = todo
+    for key in run.progress(ordered, total=len(keys(config))):
+        run.record(key, measure(loaded, prompts[key], config.answer_tokens, runner))
     samples = run.samples(keys(config))
     verdicts = analyse(run.model_name, samples, config)
     # Delta_lse = c0 + c1 ln N for every head that sees the needle, ranked by needle mass.
