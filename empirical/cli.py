@@ -1,6 +1,7 @@
 """`python -m empirical crosscheck [--full] [--models ...] [--probes ...]`.
 
 Loads each model once, runs each probe on it (resuming whatever an earlier run finished),
+runs once each probe that trains its own models (NEEDS_MODEL = False: the multimodal probe),
 and writes `results/crosscheck.json` and `results/CROSSCHECK.md`: every verified bound of
 `proofs/` beside the measurement that confronts it, with a verdict.
 """
@@ -14,11 +15,12 @@ import time
 from pathlib import Path
 
 from .framework import RESULTS, ConfigMismatch, ProbeRun
-from .models import DEFAULT_MODEL, ModelUnavailable, load
+from .models import DEFAULT_MODEL, ModelUnavailable, load, pick_device
 from .store import CorruptResults, write_json
 
 # Probe modules in the order they run; each confronts the statement ids it lists.
-PROBES = ["needle", "attenuation", "position_loss", "mediation", "halting", "retrieval", "temperature"]
+PROBES = ["needle", "attenuation", "position_loss", "mediation", "halting", "retrieval", "temperature",
+          "multimodal"]
 MODELS = ["smollm2", "gemma3"]
 
 
@@ -70,22 +72,28 @@ def main(argv: list[str] | None = None) -> int:
     probes = [p for p in probes if p in available_probes()]
     out = Path(args.out)
     started = time.time()
-    for name in [m.strip() for m in args.models.split(",") if m.strip()] or [DEFAULT_MODEL]:
+    modules = {p: importlib.import_module(f"empirical.probes.{p}") for p in probes}
+    # A probe with NEEDS_MODEL = False (it trains its own models) runs once, under its LABEL,
+    # and never makes the command load a pretrained model.
+    own = [p for p in probes if not getattr(modules[p], "NEEDS_MODEL", True)]
+    per_model = [p for p in probes if p not in own]
+    for probe_name in own:
+        module = modules[probe_name]
+        try:
+            device = pick_device(args.device)
+        except ModelUnavailable as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        if not _run_probe(module, module.LABEL, module.model_info(device), device, None, args.full, out):
+            return 2
+    names = [m.strip() for m in args.models.split(",") if m.strip()] or [DEFAULT_MODEL]
+    for name in names if per_model else []:
         loaded = _load_or_report(name, args.device)
         if loaded is None:
             return 2
-        for probe_name in probes:
-            module = importlib.import_module(f"empirical.probes.{probe_name}")
-            config = module.Config.preset(args.full)
-            try:
-                run = ProbeRun(module.NAME, name, config, loaded.info(), loaded.device, root=out)
-                found = module.run(run, loaded)
-            except (ConfigMismatch, CorruptResults, ModelUnavailable) as err:
-                print(f"error: {err}", file=sys.stderr)
+        for probe_name in per_model:
+            if not _run_probe(modules[probe_name], name, loaded.info(), loaded.device, loaded, args.full, out):
                 return 2
-            run.finish(found)
-            for v in found:
-                print(f"  [{v.verdict:>12}] {v.theorem} {module.NAME}: {v.text}", file=sys.stderr)
     # The report covers every probe and model that has results in the folder, not only the
     # ones run this time: running one probe again must not drop the others' verdicts.
     collected = collect_verdicts(out)
@@ -94,6 +102,21 @@ def main(argv: list[str] | None = None) -> int:
     (out / "CROSSCHECK.md").write_text(markdown(collected))
     print(markdown(collected))
     return 0
+
+
+def _run_probe(module, name: str, info: dict, device: str, loaded, full: bool, out: Path) -> bool:
+    """Run one probe (resuming what is on disk), write its summary, print its verdicts."""
+    config = module.Config.preset(full)
+    try:
+        run = ProbeRun(module.NAME, name, config, info, device, root=out)
+        found = module.run(run, loaded)
+    except (ConfigMismatch, CorruptResults, ModelUnavailable) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return False
+    run.finish(found)
+    for v in found:
+        print(f"  [{v.verdict:>12}] {v.theorem} {module.NAME}: {v.text}", file=sys.stderr)
+    return True
 
 
 def _load_or_report(name: str, device: str):

@@ -1,0 +1,474 @@
+"""E-M: fractured scaling (M-1) and language dominance (M-2), on two-modality models trained here.
+
+No pretrained vision-language model can be installed offline, so this probe trains its own:
+small causal transformers over [image patches ; text] (empirical.multimodal) on generated
+scenes and questions, where some answers need the image (colour, shape, cell of an object)
+and some are predicted by the text alone (facts of a fixed table). Each trained
+configuration is one sample of the run, so an interrupted run resumes at the next training.
+
+Four families of trainings:
+    params  model sizes at a fixed number of fresh samples          -> exponents in N
+    data    one model, pools of D distinct samples at fixed steps    -> exponents in D
+    mix     one model at fixed compute, a growing share of text-only questions
+    extra   one model, fixed image-question data, growing text-only data on top
+For each, the held-out answer loss of the image-dependent tokens (L_v), of the text-predictable
+tokens (L_t) and of both (L = f_v L_v + f_t L_t) at the checkpoint with the lowest held-out L.
+
+M-1: ln L = c0 - alpha ln N fitted by least squares for L_v, L_t and L, with standard errors;
+alpha_eff (of L) must lie between alpha_v and alpha_t, and the slower modality's share of L
+should grow with N (so the local exponent tends to the smaller exponent). Because L is a
+token-weighted mix, every segment's exponent is a mediant of the two and lies between them
+exactly: that is counted as a check of the measurement. The mix and extra families look for
+inverse scaling of L_v as text data grows (M-1's interaction term).
+
+M-2: per layer, the Modality Dominance Index MDI = (A_T/|T|)/(A_O/|O|) of the attention row
+at the position that predicts an image-dependent answer (heads averaged, masses pooled over
+samples, 95% bootstrap interval), and the ratio of gradient norms ||grad text pathway|| /
+||grad visual pathway|| (token + text-position embeddings against patch projection +
+image-position embeddings), averaged over training steps between checkpoints and measured on
+held-out batches after training.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..framework import ProbeRun, Verdict
+from ..stats import bootstrap_mean, linear_fit
+
+NAME = "multimodal"
+THEOREMS = ("M-1", "M-2")
+NEEDS_MODEL = False            # trains its own models: the crosscheck runs it once
+LABEL = "trained-here"
+BASELINE_SAMPLES = 20000       # samples for the text-only (image-blind) count baseline
+
+
+@dataclass(frozen=True)
+class Config:
+    sizes: tuple = ((8, 1, 2), (16, 2, 2), (24, 2, 4), (32, 3, 4), (48, 3, 4))   # (d, layers, heads)
+    steps: int = 1000
+    batch: int = 64
+    base_lr: float = 0.01          # lr = base_lr * sqrt(16 / d)
+    data_model: tuple = (24, 2, 4)
+    data_sizes: tuple = (2000, 4000, 8000, 16000)
+    mix_model: tuple = (24, 2, 4)
+    text_fractions: tuple = (0.2, 0.4, 0.6, 0.8)      # fixed compute: steps x batch samples
+    extra_fractions: tuple = (0.2, 0.4, 0.6, 0.8)     # fixed image data, text added on top:
+    extra_image_share: float = 0.25                   # image questions = steps x batch x this, at every f
+    entities: int = 512
+    max_objects: int = 3
+    noise: float = 0.1
+    cooccur: float = 0.5
+    eval_samples: int = 2048
+    checkpoints: int = 5
+    seeds: tuple = (0,)
+    seed: int = 0
+
+    @classmethod
+    def preset(cls, full: bool) -> "Config":
+        if full:
+            return cls(sizes=((8, 1, 2), (16, 2, 2), (24, 2, 4), (32, 3, 4), (48, 3, 4), (64, 4, 4), (96, 4, 4)),
+                       steps=3000, data_sizes=(1000, 2000, 4000, 8000, 16000, 32000, 64000),
+                       data_model=(48, 3, 4), mix_model=(48, 3, 4),
+                       text_fractions=(0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9),
+                       extra_fractions=(0.1, 0.2, 0.4, 0.6, 0.8, 0.9), eval_samples=4096, seeds=(0, 1, 2))
+        return cls()
+
+
+def keys(config: Config) -> list[str]:
+    out = []
+    for s in config.seeds:
+        out += [f"params|d={d}|L={l}|h={h}|seed={s}" for d, l, h in config.sizes]
+        out += [f"data|D={n}|seed={s}" for n in config.data_sizes]
+        out += [f"mix|text={f:g}|seed={s}" for f in config.text_fractions]
+        out += [f"extra|text={f:g}|seed={s}" for f in config.extra_fractions]
+    return out
+
+
+def parse(key: str) -> dict:
+    family, *rest = key.split("|")
+    return {"family": family, **dict(part.split("=") for part in rest)}
+
+
+def train_spec(key: str, config: Config):
+    from ..multimodal.data import DataSpec
+    from ..multimodal.model import ModelSpec
+    from ..multimodal.train import TrainSpec
+    k = parse(key)
+    family, seed = k["family"], int(k["seed"])
+    data = DataSpec(entities=config.entities, max_objects=config.max_objects, noise=config.noise,
+                    cooccur=config.cooccur)
+    steps, pool = config.steps, 0
+    if family == "params":
+        size = (int(k["d"]), int(k["L"]), int(k["h"]))
+    elif family == "data":
+        size, pool = config.data_model, int(k["D"])
+    elif family == "mix":
+        size = config.mix_model
+        data = dataclasses.replace(data, text_fraction=float(k["text"]))
+    elif family == "extra":
+        size, f = config.mix_model, float(k["text"])
+        data = dataclasses.replace(data, text_fraction=f)
+        steps = round(config.steps * config.extra_image_share / (1 - f))   # same image data at every f
+    else:
+        raise ValueError(f"unknown family in {key!r}")
+    d, layers, heads = size
+    return TrainSpec(model=ModelSpec(d, layers, heads), data=data, steps=steps, batch=config.batch,
+                     lr=config.base_lr * math.sqrt(16 / d), train_samples=pool,
+                     checkpoints=config.checkpoints, seed=config.seed * 1000 + seed)
+
+
+def eval_data(config: Config):
+    from ..multimodal.data import DataSpec, generate
+    spec = DataSpec(entities=config.entities, max_objects=config.max_objects, noise=config.noise,
+                    cooccur=config.cooccur, text_fraction=0.5)
+    return spec, generate(config.eval_samples, spec, [config.seed, 99])
+
+
+def model_info(device: str) -> dict:
+    return {"model": LABEL, "label": "two-modality transformers trained here on generated scenes (E-M)",
+            "source_sha256": None, "quantization": "float32", "device": device}
+
+
+def run(run: ProbeRun, loaded=None) -> list[Verdict]:
+    from ..multimodal.train import train
+    config: Config = run.config
+    device = getattr(loaded, "device", None) or run.device
+    _, held_out = eval_data(config)
+    for key in run.progress(keys(config)):
+        spec = train_spec(key, config)
+        result = train(spec, held_out, device)
+        run.record(key, {**parse(key), "d": spec.model.d, "layers": spec.model.layers,
+                         "heads": spec.model.heads, "lr": spec.lr, "steps": spec.steps,
+                         "text_fraction": spec.data.text_fraction, **result})
+    samples = {s["key"]: s for s in run.samples(keys(config))}
+    analysis = analyse_samples(config, samples)
+    verdicts = verdicts_from(run.model_name, analysis)
+    plot(run, analysis)
+    return verdicts
+
+
+# ---------------------------------------------------------------- analysis
+
+def fit_power(xs: list[float], ys: list[float]) -> dict:
+    """ln y = c0 - alpha ln x by least squares: alpha, its standard error, R^2."""
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    fit = linear_fit(lx, ly)
+    my = sum(ly) / len(ly)
+    total = sum((y - my) ** 2 for y in ly)
+    resid = sum((y - fit["c0"] - fit["c1"] * x) ** 2 for x, y in zip(lx, ly))
+    return {"alpha": -fit["c1"], "se": fit["c1_se"], "c0": fit["c0"], "n": fit["n"],
+            "r2": 1 - resid / total if total > 0 else float("nan")}
+
+
+def best(sample: dict) -> dict:
+    """The checkpoint with the lowest held-out combined loss (early stopping)."""
+    return min(sample["checkpoints"], key=lambda c: c["combined"])
+
+
+def points(samples: dict, family: str, x_of) -> list[dict]:
+    out = []
+    for s in samples.values():
+        if s["family"] != family:
+            continue
+        c = best(s)
+        out.append({"key": s["key"], "x": x_of(s), "vision": c["vision"], "text": c["text"],
+                    "combined": c["combined"], "step": c["step"], "n_vision": c["n_vision"],
+                    "n_text": c["n_text"], "acc_vision": c["acc_vision"], "acc_text": c["acc_text"]})
+    return sorted(out, key=lambda p: p["x"])
+
+
+def scaling(pts: list[dict]) -> dict | None:
+    """Per-modality and combined exponents over one axis, segment checks, the slow share."""
+    if len({p["x"] for p in pts}) < 3:
+        return None
+    xs = [p["x"] for p in pts]
+    fits = {m: fit_power(xs, [p[m] for p in pts]) for m in ("vision", "text", "combined")}
+    # segment exponents between consecutive x values (means over seeds at each x)
+    by_x: dict[float, list[dict]] = {}
+    for p in pts:
+        by_x.setdefault(p["x"], []).append(p)
+    grid = sorted(by_x)
+    mean = {m: [sum(p[m] for p in by_x[x]) / len(by_x[x]) for x in grid] for m in ("vision", "text", "combined")}
+    segments, inside = [], 0
+    for i in range(len(grid) - 1):
+        dx = math.log(grid[i + 1] / grid[i])
+        local = {m: -math.log(mean[m][i + 1] / mean[m][i]) / dx for m in mean}
+        ok = min(local["vision"], local["text"]) - 1e-9 <= local["combined"] <= max(local["vision"], local["text"]) + 1e-9
+        inside += ok
+        segments.append({"from": grid[i], "to": grid[i + 1], **local, "inside": ok})
+    slow = "vision" if fits["vision"]["alpha"] < fits["text"]["alpha"] else "text"
+    f_slow = pts[0]["n_" + slow] / (pts[0]["n_vision"] + pts[0]["n_text"])
+    share = [f_slow * mean[slow][i] / mean["combined"][i] for i in range(len(grid))]
+    return {"fits": fits, "segments": segments, "segments_inside": inside, "slow": slow,
+            "slow_share": share, "x": grid, "mean": mean}
+
+
+def mdi_table(sample: dict) -> dict:
+    final = sample["final"]
+    return {"vision": [{k: row[k] for k in ("mdi", "lo", "hi", "text_share", "token_share")} for row in final["mdi_vision"]],
+            "text": [{k: row[k] for k in ("mdi", "lo", "hi")} for row in final["mdi_text"]],
+            "during": [{"step": c["step"], "vision": [r["mdi"] for r in c["mdi_vision"]]} for c in sample["checkpoints"]]}
+
+
+def grad_table(sample: dict, seed: int) -> dict:
+    ratios = [g["text"] / g["visual"] for g in sample["held_out_grads"] if g["visual"] > 0]
+    mean, lo, hi = bootstrap_mean(ratios, seed=seed)
+    return {"held_out": {"ratio": mean, "lo": lo, "hi": hi, "batches": len(ratios),
+                         "visual": sum(g["visual"] for g in sample["held_out_grads"]) / len(sample["held_out_grads"]),
+                         "text": sum(g["text"] for g in sample["held_out_grads"]) / len(sample["held_out_grads"])},
+            "during": [{"step": c["step"], "ratio": c["grad_ratio"], "visual": c["grad_visual"],
+                        "text": c["grad_text"]} for c in sample["checkpoints"]]}
+
+
+def analyse_samples(config: Config, samples: dict) -> dict:
+    from ..multimodal.data import Vocab, generate, text_only_nll
+    spec, held_out = eval_data(config)
+    baseline_nll = text_only_nll(generate(BASELINE_SAMPLES, spec, [config.seed, 98]), held_out, Vocab(spec))
+    baseline = {"vision": float(baseline_nll[held_out.vision].mean()),
+                "text": float(baseline_nll[~held_out.vision].mean())}
+    params = points(samples, "params", lambda s: s["params"])
+    data = points(samples, "data", lambda s: s["train_samples"])
+    mix = points(samples, "mix", lambda s: s["text_fraction"] * s["samples_seen"])
+    extra = points(samples, "extra", lambda s: s["text_fraction"] * s["samples_seen"])
+    sized = sorted((s for s in samples.values() if s["family"] == "params"), key=lambda s: (s["params"], s["key"]))
+    dominance = [{"key": s["key"], "params": s["params"], "layers": s["layers"], "mdi": mdi_table(s),
+                  "grad": grad_table(s, config.seed), "image_blanked": s["image_blanked"],
+                  "vision_by_prior": s["vision_by_prior"], "final_vision": s["final"]["vision"]}
+                 for s in sized]
+    return {"baseline": baseline, "params": params, "data": data, "mix": mix, "extra": extra,
+            "training_seconds": round(sum(s["seconds"] for s in samples.values()), 1),
+            "scaling_params": scaling(params), "scaling_data": scaling(data),
+            "inverse_mix": inverse(mix), "inverse_extra": inverse(extra), "dominance": dominance}
+
+
+def inverse(pts: list[dict]) -> dict | None:
+    """ln L_v against ln(text samples seen): a positive slope is inverse scaling."""
+    pts = [p for p in pts if p["x"] > 0]
+    if len({p["x"] for p in pts}) < 3:
+        return None
+    fit = linear_fit([math.log(p["x"]) for p in pts], [math.log(p["vision"]) for p in pts])
+    text = linear_fit([math.log(p["x"]) for p in pts], [math.log(p["text"]) for p in pts])
+    return {"slope": fit["c1"], "se": fit["c1_se"], "text_slope": text["c1"], "text_se": text["c1_se"],
+            "first": pts[0], "last": pts[-1]}
+
+
+# ---------------------------------------------------------------- verdicts
+
+def _fmt_fit(f: dict) -> str:
+    return f"{f['alpha']:.3f} ± {f['se']:.3f}" if f["se"] is not None else f"{f['alpha']:.3f}"
+
+
+def scaling_verdict(model: str, sc: dict | None, axis: str, baseline: dict) -> Verdict:
+    if sc is None:
+        return Verdict(NAME, model, "M-1", "inconclusive", f"{axis}: fewer than three points to fit", {})
+    fv, ft, fc = sc["fits"]["vision"], sc["fits"]["text"], sc["fits"]["combined"]
+    lo, hi = sorted((fv["alpha"], ft["alpha"]))
+    se = {m: sc["fits"][m]["se"] or 0.0 for m in sc["fits"]}
+    share = sc["slow_share"]
+    numbers = {**sc, "baseline_text_only": baseline}
+    symbol = "N" if axis == "parameters" else "D"
+    text = (f"{axis} ({symbol} = {sc['x'][0]:,.0f} .. {sc['x'][-1]:,.0f}, {len(sc['x'])} values): L ~ {symbol}^-alpha with "
+            f"alpha_vision = {_fmt_fit(fv)} (R^2 {fv['r2']:.2f}), alpha_text = {_fmt_fit(ft)} "
+            f"(R^2 {ft['r2']:.2f}), alpha_eff = {_fmt_fit(fc)} for the combined loss; L_v "
+            f"{sc['mean']['vision'][0]:.2f} -> {sc['mean']['vision'][-1]:.2f} (image-blind baseline "
+            f"{baseline['vision']:.2f}), L_t {sc['mean']['text'][0]:.2f} -> {sc['mean']['text'][-1]:.2f}; "
+            f"the slower modality ({sc['slow']})'s share of L {share[0]:.2f} -> {share[-1]:.2f}; segment "
+            f"exponents of L between the two in {sc['segments_inside']}/{len(sc['segments'])}")
+    inside = lo - 2 * se["combined"] <= fc["alpha"] <= hi + 2 * se["combined"]
+    distinct = abs(fv["alpha"] - ft["alpha"]) > 2 * math.hypot(se["vision"], se["text"])
+    determined = all(f["se"] is not None and f["alpha"] > 0 and f["se"] < 0.5 * f["alpha"] for f in (fv, ft, fc))
+    if not determined:
+        why = ("an exponent's standard error is more than half its value, or a loss does not fall: "
+               "the power laws are not determined")
+        verdict = "inconclusive"
+    elif not inside:
+        verdict, why = "violated", "alpha_eff lies outside [min, max] by more than 2 se"
+    elif not distinct:
+        verdict = "inconclusive"
+        why = "alpha_eff lies between them, but the two exponents are not distinguishable (2 se): no fracture to test"
+    elif share[-1] <= share[0]:
+        verdict = "inconclusive"
+        why = "alpha_eff lies between them, but the slower modality's share of the loss does not grow"
+    else:
+        verdict = "consistent"
+        why = (f"alpha_eff lies between the two exponents, and the slower modality's share grows, so the local "
+               f"exponent moves toward the smaller one ({lo:.3f}), as M-1 says")
+    return Verdict(NAME, model, "M-1", verdict, f"{text}: {why}", numbers)
+
+
+def inverse_verdict(model: str, inv: dict | None, label: str) -> Verdict:
+    if inv is None:
+        return Verdict(NAME, model, "M-1", "inconclusive", f"{label}: fewer than three points", {})
+    se = inv["se"] or 0.0
+    a, b = inv["first"], inv["last"]
+    text = (f"interaction ({label}): text-only samples {a['x']:,.0f} -> {b['x']:,.0f} move the image-dependent "
+            f"loss L_v {a['vision']:.2f} -> {b['vision']:.2f} (slope of ln L_v on ln text data "
+            f"{inv['slope']:+.3f} ± {se:.3f}) while L_t goes {a['text']:.2f} -> {b['text']:.2f}")
+    if inv["slope"] - 2 * se > 0:
+        how = (" (at fixed compute the text samples displace image samples: a zero-sum data budget)"
+               if label == "fixed compute" else " (the image data is the same at every point: the text data itself hurts)")
+        return Verdict(NAME, model, "M-1", "consistent",
+                       f"{text}: inverse scaling of the image-dependent loss as text data grows{how}, the case "
+                       f"M-1.inverse allows once an interaction term is present", inv)
+    if inv["slope"] + 2 * se < 0:
+        why = "text data helps the image-dependent loss here (positive transfer): no inverse scaling"
+    else:
+        why = "no significant change (2 se): no inverse scaling seen"
+    return Verdict(NAME, model, "M-1", "inconclusive", f"{text}: {why}", inv)
+
+
+def mdi_verdict(model: str, dominance: list[dict]) -> Verdict:
+    if not dominance:
+        return Verdict(NAME, model, "M-2", "inconclusive", "no trained model to measure", {})
+    top = dominance[-1]
+    rows = top["mdi"]["vision"]
+    per_layer = ", ".join(f"{r['mdi']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}]" for r in rows)
+    others = "; ".join(f"{d['params']:,}: " + "/".join(f"{r['mdi']:.1f}" for r in d["mdi"]["vision"])
+                       for d in dominance[:-1])
+    text_rows = "/".join(f"{r['mdi']:.1f}" for r in top["mdi"]["text"])
+    text = (f"largest model ({top['params']:,} parameters, {top['layers']} layers): MDI at the position predicting "
+            f"an image-dependent answer, per layer {per_layer} (95% bootstrap; 1 = attention per token equal for "
+            f"text and image; token share of text {rows[0]['token_share']:.2f}, its attention share "
+            + "/".join(f"{r['text_share']:.2f}" for r in rows)
+            + f"); at text-predictable answers {text_rows}; smaller models {others}")
+    numbers = {"models": dominance}
+    if all(r["lo"] > 1 for r in rows):
+        return Verdict(NAME, model, "M-2", "consistent",
+                       f"{text}: text gets more attention per token than the image in every layer, even where the "
+                       "answer needs the image: language dominance", numbers)
+    if all(r["hi"] < 1 for r in rows):
+        return Verdict(NAME, model, "M-2", "violated",
+                       f"{text}: the image gets more attention per token in every layer: no language dominance",
+                       numbers)
+    return Verdict(NAME, model, "M-2", "inconclusive",
+                   f"{text}: the layers disagree or their intervals include 1", numbers)
+
+
+def grad_verdict(model: str, dominance: list[dict]) -> Verdict:
+    if not dominance:
+        return Verdict(NAME, model, "M-2", "inconclusive", "no trained model to measure", {})
+    top = dominance[-1]
+    g = top["grad"]["held_out"]
+    during = top["grad"]["during"]
+    sizes = "; ".join(f"{d['params']:,}: {d['grad']['held_out']['ratio']:.2f}" for d in dominance)
+    text = (f"||grad text pathway|| / ||grad visual pathway||, largest model after training: {g['ratio']:.2f} "
+            f"[{g['lo']:.2f}, {g['hi']:.2f}] over {g['batches']} held-out batches; averaged over training steps "
+            + " -> ".join(f"{c['ratio']:.2f}" for c in during)
+            + f" (checkpoints at {', '.join(str(c['step']) for c in during)}); by size {sizes}")
+    if g["lo"] > 1:
+        strength = "much" if g["lo"] > 10 else "but not by orders of magnitude"
+        return Verdict(NAME, model, "M-2", "consistent",
+                       f"{text}: the text pathway gets the larger gradient ({strength}), the direction of "
+                       "E||grad_v L|| << E||grad_t L||", {"models": dominance})
+    if g["hi"] < 1:
+        return Verdict(NAME, model, "M-2", "violated",
+                       f"{text}: the visual pathway gets the larger gradient", {"models": dominance})
+    return Verdict(NAME, model, "M-2", "inconclusive", f"{text}: the interval includes 1", {"models": dominance})
+
+
+def verdicts_from(model: str, analysis: dict) -> list[Verdict]:
+    first = scaling_verdict(model, analysis["scaling_params"], "parameters", analysis["baseline"])
+    first.numbers["training_seconds"] = analysis["training_seconds"]   # wall time of all trainings
+    return [first,
+            scaling_verdict(model, analysis["scaling_data"], "data", analysis["baseline"]),
+            inverse_verdict(model, analysis["inverse_mix"], "fixed compute"),
+            inverse_verdict(model, analysis["inverse_extra"], "fixed image data"),
+            mdi_verdict(model, analysis["dominance"]),
+            grad_verdict(model, analysis["dominance"])]
+
+
+# ---------------------------------------------------------------- plots
+
+def plot(run: ProbeRun, analysis: dict) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
+    colours = {"vision": "tab:red", "text": "tab:blue", "combined": "black"}
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    for ax, key, label in ((axes[0], "scaling_params", "parameters N"), (axes[1], "scaling_data", "distinct training samples D")):
+        sc = analysis[key]
+        pts = analysis["params" if key == "scaling_params" else "data"]
+        if sc is None:
+            continue
+        for m, c in colours.items():
+            f = sc["fits"][m]
+            ax.scatter([p["x"] for p in pts], [p[m] for p in pts], color=c, s=18, zorder=3)
+            xs = np.geomspace(min(sc["x"]), max(sc["x"]), 50)
+            ax.plot(xs, np.exp(f["c0"]) * xs ** -f["alpha"], color=c, lw=1,
+                    label=f"{'L' if m == 'combined' else 'L_' + m[0]}: alpha = {_fmt_fit(f)}")
+        ax.axhline(analysis["baseline"]["vision"], color="tab:red", ls=":", lw=1, label="image-blind L_v")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("held-out answer loss (nats)")
+        ax.legend(fontsize=7)
+        ax.set_title(f"M-1: loss against {label.split()[-1]}")
+    ax = axes[2]
+    for key, ls, name in (("mix", "-", "fixed compute"), ("extra", "--", "fixed image data")):
+        pts = [p for p in analysis[key] if p["x"] > 0]
+        if pts:
+            ax.plot([p["x"] for p in pts], [p["vision"] for p in pts], ls, marker="o", color="tab:red", label=f"L_v, {name}")
+            ax.plot([p["x"] for p in pts], [p["text"] for p in pts], ls, marker="s", color="tab:blue", label=f"L_t, {name}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("text-only samples seen")
+    ax.set_ylabel("held-out answer loss (nats)")
+    ax.set_title("M-1 interaction: growing text data")
+    ax.legend(fontsize=7)
+    for ax, pts in zip(axes, (analysis["params"], analysis["data"], analysis["mix"] + analysis["extra"])):
+        ticks = sorted({p["x"] for p in pts if p["x"] > 0})
+        if ticks:
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xticks(ticks, [f"{x / 1000:.3g}k" for x in ticks], fontsize=7,
+                          rotation=45 if len(ticks) > 5 else 0)
+    fig.tight_layout()
+    fig.savefig(run.dir / "scaling.png", dpi=110)
+    plt.close(fig)
+
+    dom = analysis["dominance"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    cmap = plt.get_cmap("viridis")
+    for i, d in enumerate(dom):
+        c = cmap(i / max(1, len(dom) - 1))
+        rows = d["mdi"]["vision"]
+        layers = np.arange(1, len(rows) + 1)
+        axes[0].errorbar(layers, [r["mdi"] for r in rows],
+                         yerr=[[r["mdi"] - r["lo"] for r in rows], [r["hi"] - r["mdi"] for r in rows]],
+                         color=c, marker="o", capsize=2, label=f"{d['params']:,} params, image answers")
+        axes[0].plot(layers, [r["mdi"] for r in d["mdi"]["text"]], color=c, ls=":", marker="x")
+        during = d["grad"]["during"]
+        axes[1].plot([g["step"] for g in during], [g["ratio"] for g in during], color=c, marker="o",
+                     label=f"{d['params']:,} params")
+    axes[0].axhline(1, color="grey", lw=1)
+    axes[0].set_yscale("log")
+    axes[0].set_xticks(range(1, max((len(d["mdi"]["vision"]) for d in dom), default=1) + 1))
+    axes[0].set_xlabel("layer")
+    axes[0].set_ylabel("MDI (attention per text token / per image token)")
+    axes[0].set_title("M-2: MDI per layer (dotted: text answers)")
+    axes[0].legend(fontsize=7)
+    axes[1].axhline(1, color="grey", lw=1)
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("training step")
+    axes[1].set_ylabel("||grad text pathway|| / ||grad visual pathway||")
+    axes[1].set_title("M-2: gradient-norm ratio during training")
+    axes[1].legend(fontsize=7)
+    if dom:
+        top = dom[-1]
+        during = top["mdi"]["during"]
+        for layer in range(len(during[0]["vision"])):
+            axes[2].plot([c["step"] for c in during], [c["vision"][layer] for c in during], marker="o",
+                         label=f"layer {layer + 1}")
+        axes[2].axhline(1, color="grey", lw=1)
+        axes[2].set_yscale("log")
+        axes[2].set_xlabel("training step")
+        axes[2].set_ylabel("MDI at image-dependent answers")
+        axes[2].set_title(f"M-2: MDI during training ({top['params']:,} params)")
+        axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(run.dir / "dominance.png", dpi=110)
+    plt.close(fig)
