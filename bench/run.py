@@ -1,0 +1,172 @@
+"""`python -m bench [--fresh] [--threads N] [--quick]`: run every benchmark, write
+bench/results.json and bench/RESULTS.md.
+
+The machine is shared and noisy, so every figure that matters is a ratio of two timings (or
+two memory peaks) taken in the same run, side by side. Each section is saved under
+build/bench/ as soon as it finishes; a run that is interrupted resumes at the first missing
+section (same code, same settings), and a finished run is started afresh by the next one.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import checker_bench
+from .report import markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / "build" / "bench"
+LENGTHS = (512, 1024, 2048, 4096, 8192)
+SWEEP_LENGTHS = (512, 1024, 2048)
+SWEEP_DEPTHS = (0.1, 0.3, 0.5, 0.7, 0.9)       # the needle probe's full-grid depths
+GiB = 1 << 30
+
+
+def _fingerprint(args) -> str:
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        digest.update(path.read_bytes())
+    digest.update(json.dumps([args.threads, args.quick, platform.python_version()]).encode())
+    return digest.hexdigest()[:16]
+
+
+def _mem_available() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 8 * GiB
+
+
+def _child(args: list[str], threads: int, cap: int | None = None, timeout: float = 1800) -> dict:
+    env = {**os.environ, "BENCH_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
+    if cap:
+        env["BENCH_CAP_BYTES"] = str(cap)
+    proc = subprocess.run([sys.executable, "-m", "bench.model_child", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.model_child {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def section_verify(args) -> dict:
+    return {"make_verify": checker_bench.verify_timings(sys.executable),
+            "import": checker_bench.import_timing(sys.executable)}
+
+
+def section_reach(args) -> dict:
+    return {"checks": checker_bench.reach_all(workers=args.workers), "cap": checker_bench.CAP}
+
+
+def section_encodings(args) -> dict:
+    return {"diagonal": checker_bench.diagonal_encodings(), "crowding": checker_bench.crowding_direct()}
+
+
+def section_attention(args) -> dict:
+    lengths = ",".join(str(n) for n in (LENGTHS[:3] if args.quick else LENGTHS))
+    cap = min(12 * GiB, int(0.6 * _mem_available()))
+    out = {"cap_bytes": cap, "machine_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")}
+    for mode in ("plain", "probe", "eager"):
+        out[mode] = _child(["attention", mode, lengths], args.threads, cap=cap if mode == "eager" else None)
+        print(f"  attention {mode}: " + ", ".join(
+            f"{p['N']}: " + ("OOM" if p.get("oom") else f"{p['seconds']:.1f} s") for p in out[mode]["points"]),
+            file=sys.stderr)
+    return out
+
+
+def section_sweep(args) -> dict:
+    lengths = SWEEP_LENGTHS[:2] if args.quick else SWEEP_LENGTHS
+    return _child(["sweep", ",".join(map(str, lengths)), ",".join(map(str, SWEEP_DEPTHS))], args.threads)
+
+
+def section_flops(args) -> dict:
+    return _child(["flops", "512,2048"], args.threads)
+
+
+SECTIONS = {"verify": section_verify, "reach": section_reach, "encodings": section_encodings,
+            "attention": section_attention, "sweep": section_sweep, "flops": section_flops}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--fresh", action="store_true", help="ignore the saved sections of an interrupted run")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: all cores)")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                        help="parallel reach measurements (default 2)")
+    parser.add_argument("--quick", action="store_true", help="short lengths only (a smoke run; not for RESULTS.md)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--out", default=str(ROOT / "bench"), help="where results.json and RESULTS.md go")
+    args = parser.parse_args(argv)
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+
+    STATE.mkdir(parents=True, exist_ok=True)
+    state_file = STATE / "state.json"
+    fingerprint = _fingerprint(args)
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    if args.fresh or state.get("fingerprint") != fingerprint or state.get("complete"):
+        state = {"fingerprint": fingerprint, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                 "sections": {}, "complete": False}
+    elif state["sections"]:
+        print(f"resuming the run started {state['started']}: {', '.join(state['sections'])} already done",
+              file=sys.stderr)
+    started = time.perf_counter()
+    for name in wanted:
+        if name in state["sections"]:
+            continue
+        print(f"bench: {name} ...", file=sys.stderr)
+        t0 = time.perf_counter()
+        result = SECTIONS[name](args)
+        result["section_seconds"] = time.perf_counter() - t0
+        state["sections"][name] = result
+        tmp = state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(state_file)                      # a section is saved whole or not at all
+        print(f"bench: {name} done in {result['section_seconds']:.0f} s", file=sys.stderr)
+    state["complete"] = True
+    state["seconds_this_invocation"] = time.perf_counter() - started
+    state["environment"] = environment(args)
+    state_file.write_text(json.dumps(state))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(state, indent=1) + "\n")
+    text, missed = markdown(state)
+    (out / "RESULTS.md").write_text(text)
+    print(text)
+    return 0
+
+
+def environment(args) -> dict:
+    info = {"python": platform.python_version(), "machine": platform.machine(),
+            "cores": os.cpu_count(), "threads": args.threads, "quick": args.quick}
+    try:
+        import z3
+        info["z3"] = z3.get_version_string()
+    except ImportError:
+        pass
+    from importlib.metadata import PackageNotFoundError, version
+    for package in ("torch", "transformers", "cvc5", "sympy"):
+        try:
+            info[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    try:
+        info["cpu"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                           if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        info["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                        text=True).stdout.strip()
+    except OSError:
+        pass
+    return info
