@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: verify test test-all crosscheck crosscheck-full counterexamples reliability clean
+.PHONY: verify test test-all crosscheck crosscheck-full counterexamples reliability bench clean
 
 $(VENV)/.checker: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ reliability: $(VENV)/.dev          ## fuzzing count, cvc5 agreement with Z3, mut
 	$(PY) -m checker.fuzz -n 10000
 	$(PY) -m checker verify proofs --build build/reliability --second-solver
 	$(PY) -m checker.mutation --per-theorem 4 --timeout 2 proofs
+
+bench: $(VENV)/.dev $(VENV)/.empirical  ## speed, memory and reach against baselines: bench/RESULTS.md
+	$(PY) -m bench
 
 clean:
 	rm -rf build .pytest_cache
