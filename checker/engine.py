@@ -139,17 +139,30 @@ class CheckRunner:
             lo, hi = evaluated
             if Fraction(lo).denominator != 1 or Fraction(hi).denominator != 1:
                 raise CheckError(f"{span}: error: the range of '{name}' needs integer bounds")
+            if lo > hi:
+                return
+            # Every value of a range is checked against the domain, not just its ends, unless
+            # the domain is convex (an interval): a set domain such as {1, 2, 4} has holes.
+            ends = [Fraction(int(lo)), Fraction(int(hi))]
+            checked = ends if _convex(param, name) else (Fraction(x) for x in range(int(lo), int(hi) + 1))
+            for value in checked:
+                self._check_domain(param, value, assignment, span)
+            if name not in structural:       # one constraint for the whole range
+                var = C.Var(param.sort, name)
+                constraint = C.mk("and", C.mk("le", C.num(ends[0]), var), C.mk("le", var, C.num(ends[1])))
+                self._expand(i + 1, assignment, constraints + [constraint], count * int(hi - lo + 1),
+                             structural, out)
+                return
             choices = [Fraction(x) for x in range(int(lo), int(hi) + 1)]
         else:
             choices = evaluated
-        if not choices:
-            return
-        # Every value, not just a range's ends: a set domain such as {1, 2, 4} has holes.
-        for value in choices:
-            if param.sort == C.INT and not (isinstance(value, Fraction) and value.denominator == 1):
-                raise CheckError(f"{span}: error: {name} = {_value_text(value)} is not an integer, "
-                                 f"but '{name}' is an int parameter")
-            self._check_domain(param, value, assignment, span)
+            if not choices:
+                return
+            for value in choices:
+                if param.sort == C.INT and not (isinstance(value, Fraction) and value.denominator == 1):
+                    raise CheckError(f"{span}: error: {name} = {_value_text(value)} is not an integer, "
+                                     f"but '{name}' is an int parameter")
+                self._check_domain(param, value, assignment, span)
         if name in structural or kind == "value":  # a single value is simply substituted
             for value in choices:
                 assignment[name] = value
@@ -157,10 +170,7 @@ class CheckRunner:
             del assignment[name]
             return
         var = C.Var(param.sort, name)
-        if kind == "range":
-            constraint = C.mk("and", C.mk("le", C.num(choices[0]), var), C.mk("le", var, C.num(choices[-1])))
-        else:
-            constraint = C.mk("or", *[C.mk("eq", var, _as_term(v, param.sort)) for v in choices])
+        constraint = C.mk("or", *[C.mk("eq", var, _as_term(v, param.sort)) for v in choices])
         self._expand(i + 1, assignment, constraints + [constraint], count * len(choices), structural, out)
 
     def _table(self, param, entries, assignment, span) -> E.Table:
@@ -495,6 +505,21 @@ class CheckRunner:
             reason = (f"SymPy finds it false ({result.reason}), but the exact evaluator cannot "
                       "re-check a limit, so no counterexample is claimed")
         return Outcome("unknown", "sympy", reason, steps=result.steps)
+
+
+def _convex(param, name: str) -> bool:
+    """Whether the parameter's domain is an interval: every constraint bounds the variable on
+    one side by a term free of it. Then a range lies inside the domain when both ends do."""
+    for c in param.constraints:
+        if not (isinstance(c, C.Op) and c.op in ("le", "lt", "ge", "gt") and len(c.args) == 2):
+            return False
+        a, b = c.args
+        var_a = isinstance(a, C.Var) and a.name == name
+        var_b = isinstance(b, C.Var) and b.name == name
+        other = b if var_a else a
+        if var_a == var_b or name in C.free_vars(other):
+            return False
+    return True
 
 
 def _default_value(sig: C.FunSig, subst: dict):

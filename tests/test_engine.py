@@ -383,3 +383,22 @@ def test_dropping_a_labelled_assumption():
 def test_a_range_through_a_hole_of_a_set_domain_is_an_error():
     r = run1("param n : int in {1, 2, 4}\nclaim n != 3\ncheck finite n in 1..4 expect verified")
     assert r.status == "error" and "n = 3 lies outside the domain" in r.reason
+
+
+def test_interval_domains_are_convex_and_set_domains_are_not():
+    from checker.engine import _convex
+    (thm,) = load_text('''theorem C-3.dom "d" {
+  param n : int in [1, inf)
+  param s : int in {1, 2, 4}
+  param r : real in (0, 1]
+  claim n >= 1
+  check finite n in 1..1000000000, s in 1..2 expect verified
+}''')
+    assert _convex(thm.param("n"), "n") and _convex(thm.param("r"), "r")
+    assert not _convex(thm.param("s"), "s")
+    # a range over an interval domain is one constraint, checked against the domain at its ends
+    from checker.engine import run_check
+    (result,) = [run_check(thm, c, FAST) for c in thm.checks]
+    assert result.status == "verified" and result.instances == 2 * 10**9
+    below = run1("param n : int in [2, inf)\nclaim n >= 2\ncheck finite n in 1..1000000000 expect verified")
+    assert below.status == "error" and "n = 1 lies outside the domain" in below.reason
