@@ -37,15 +37,22 @@ def trust_label(theorem: CoreTheorem, results: list[CheckResult]) -> str:
     return f"{base}; {theorem.trust}" if theorem.trust else base
 
 
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render(theorems: list[CoreTheorem], results: list[CheckResult],
-           necessity: list[NecessityRow]) -> str:
+           necessity: list[NecessityRow], tightness=()) -> str:
     by_theorem: dict[str, list[CheckResult]] = defaultdict(list)
     for r in results:
         by_theorem[r.id].append(r)
+    tight_by_theorem: dict[str, list[dict]] = defaultdict(list)
+    for row in tightness:
+        tight_by_theorem[row["id"]].append(row)
     rows_by_theorem: dict[str, list[NecessityRow]] = defaultdict(list)
     for row in necessity:
         rows_by_theorem[row.id].append(row)
@@ -87,11 +94,12 @@ def render(theorems: list[CoreTheorem], results: list[CheckResult],
             continue
         out += [f"## {heading}", ""]
         for t in members:
-            out += _theorem_section(t, by_theorem[t.id], rows_by_theorem[t.id])
+            out += _theorem_section(t, by_theorem[t.id], rows_by_theorem[t.id], tight_by_theorem[t.id])
     return "\n".join(out).rstrip() + "\n"
 
 
-def _theorem_section(t: CoreTheorem, results: list[CheckResult], necessity: list[NecessityRow]) -> list[str]:
+def _theorem_section(t: CoreTheorem, results: list[CheckResult], necessity: list[NecessityRow],
+                     tightness=()) -> list[str]:
     refs = "; ".join(t.refs) if t.refs else "no paper reference"
     lines = [f"### {t.id}: {t.title}", "", f"*{refs}* (`{t.span.file}:{t.span.line}`)", "",
              f"Trust: **{trust_label(t, results)}**", "", "```"]
@@ -109,6 +117,14 @@ def _theorem_section(t: CoreTheorem, results: list[CheckResult], necessity: list
                   "| assumption | verdict | evidence |", "|---|---|---|"]
         for row in necessity:
             lines.append(f"| `{row.assumption}: {_cell(row.text)}` | {row.verdict} | {_cell(row.evidence)} |")
+    probed = [row for row in tightness if row["probes"]]
+    if probed:
+        lines += ["", "Tightness (each site against a stronger sibling, decided by the same checks):", "",
+                  "| where | site | sibling | reading |", "|---|---|---|---|"]
+        for row in probed:
+            sibling = "; ".join(p["sibling"] for p in row["probes"])
+            lines.append(f"| {row['location']} | `{_cell(row['text'])}` | `{_cell(_short(sibling))}` | "
+                         f"{_cell(row['verdict'])} |")
     for note in t.notes:
         lines += ["", f"Note: {note}"]
     lines.append("")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from .api import load_files, statement_files, verify_theorems
+from .cache import DEFAULT_ROOT as DEFAULT_CACHE, Cache
 from .engine import DEFAULT_TIMEOUT, Options
 from .errors import SourceError, UsageError
 from .catalogue import render
@@ -41,7 +42,60 @@ def _parser() -> argparse.ArgumentParser:
                        help="re-check every SMT-LIB query with cvc5; a disagreement with Z3 fails the run")
         p.add_argument("--second-solver-timeout", type=float, default=2.0, metavar="S",
                        help="seconds per cvc5 query (default 2); a cvc5 timeout is reported as unknown")
+        p.add_argument("--tightness", action="store_true",
+                       help="probe each comparison, quantifier and connective of claims and assumptions with "
+                            "a stronger sibling, and the hypotheses for vacuity (checker/tightness.py)")
+        p.add_argument("--tightness-all", action="store_true",
+                       help="with --tightness: also probe lets, every constant and every range bound")
+        p.add_argument("--tightness-timeout", type=float, default=2.0, metavar="S",
+                       help="seconds per solver query of a tightness probe (default 2)")
+        p.add_argument("--cache", default=str(DEFAULT_CACHE), metavar="DIR",
+                       help=f"cache of cvc5 answers and tightness probes, keyed by the exact text and the tool "
+                            f"versions (default {DEFAULT_CACHE})")
+        p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     return parser
+
+
+def tightness_rows(files, theorems, results, args, cache) -> list:
+    """Tightness entries (as JSON rows with the theorem id) for each theorem decided as expected."""
+    from dataclasses import replace as dc_replace
+    from . import tightness
+    from .parser import parse_source
+    surface = {}
+    for f in files:
+        for t in parse_source(Path(f).read_text(encoding="utf-8"), str(f)).theorems:
+            surface[t.id] = t
+    by_id: dict[str, list] = {}
+    for r in results:
+        by_id.setdefault(r.id, []).append(r)
+    options = Options(timeout=args.tightness_timeout)
+    rows = []
+    for core in theorems:
+        rs = by_id.get(core.id)
+        if not rs or core.id not in surface:
+            continue
+        if not tightness.eligible([r.status for r in rs], [r.expected for r in rs]):
+            continue
+        for entry in tightness.analyse(surface[core.id], options, cache, everything=args.tightness_all):
+            rows.append({"id": core.id, **entry.to_json()})
+    return rows
+
+
+def tightness_table(rows) -> str:
+    counts: dict[str, int] = {}
+    for r in rows:
+        word = r["verdict"].split(":")[0].split(",")[0]
+        counts[word] = counts.get(word, 0) + 1
+    lines = ["\ntightness (each site probed with a stronger sibling): "
+             + ", ".join(f"{n} {w}" for w, n in sorted(counts.items()))]
+    for r in rows:
+        if r["verdict"].startswith(("slack", "VACUOUS", "undecided", "insensitive")):
+            lines.append(f"  {r['id']} {r['location']} {r['kind']} `{_clip(r['text'], 60)}`: {r['verdict']}")
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,13 +128,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.necessity:
         selected = [t for t in theorems if not args.only or t.id == args.only or t.id.startswith(args.only + ".")]
         rows = [row for t in selected for row in analyse(t, options)]
+    cache = Cache(None if args.no_cache else args.cache)
+    tight = []
+    if args.tightness or args.tightness_all:
+        tight = tightness_rows(files, theorems, results, args, cache)
     seconds = time.perf_counter() - started
-    write_json(results, build / "report.json", seconds, rows)
+    write_json(results, build / "report.json", seconds, rows, tight)
     print(table(results, verbose=args.verbose or args.command == "check"))
     if args.necessity:
         print(necessity_table(rows))
+    if tight:
+        print(tightness_table(tight))
     if args.catalogue:
-        write_atomic(Path(args.catalogue), render(theorems, results, rows))
+        write_atomic(Path(args.catalogue), render(theorems, results, rows, tight))
         print(f"catalogue: {args.catalogue}")
     print(f"report: {build / 'report.json'}  ({seconds:.1f} s)")
     errors = [r for r in results if r.status == "error"]
@@ -92,10 +152,16 @@ def main(argv: list[str] | None = None) -> int:
     disagreements = 0
     if args.second_solver:
         from .cvc5_check import add_to_report, recheck_report, summary_line
-        summary = recheck_report(build / "report.json", args.second_solver_timeout)
+        summary = recheck_report(build / "report.json", args.second_solver_timeout, cache if cache.enabled else None)
         add_to_report(build / "report.json", summary)
         print(summary_line(summary))
         for entry in summary["disagreements"]:
             print(f"  DISAGREE {entry['file']}: z3 {entry['z3']}, cvc5 {entry['cvc5']}", file=sys.stderr)
         disagreements = summary["disagree"]
+        for entry in summary["unknowns"]:
+            print(f"  unknown {entry['file']}: z3 {entry['z3']}, cvc5 {entry['cvc5']} ({entry.get('reason', '')})")
+    if cache.enabled and (cache.hits or cache.misses):
+        print(cache.summary())
+    for path in cache.corrupt:
+        print(f"warning: corrupt cache file ignored: {path}", file=sys.stderr)
     return 0 if all(r.as_expected for r in results) and not disagreements else 1

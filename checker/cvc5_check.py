@@ -18,6 +18,10 @@ import cvc5
 
 VERSION = getattr(cvc5, "__version__", "?")
 
+# Cylindrical algebraic coverings make cvc5 complete for nonlinear real arithmetic;
+# incremental linearisation (nl-ext) helps the mixed and integer cases.
+CVC5_OPTIONS = {"produce-models": "false", "nl-cov": "true", "nl-ext": "full"}
+
 _ANSWER = re.compile(r"^;\s*z3 answer:\s*(sat|unsat|unknown)\s*$", re.M)
 _LOGIC = re.compile(r"\(set-logic\s+([A-Za-z_]+)\s*\)")
 # Commands that are not part of the query: models are not produced, and check-sat is ours.
@@ -33,12 +37,9 @@ def z3_answer(text: str) -> str | None:
 def _solve(body: str, logic: str | None, timeout_s: float) -> tuple[str, str]:
     tm = cvc5.TermManager()
     solver = cvc5.Solver(tm)
-    solver.setOption("produce-models", "false")
     solver.setOption("tlimit-per", str(max(1, int(timeout_s * 1000))))
-    # Cylindrical algebraic coverings make cvc5 complete for nonlinear real arithmetic;
-    # incremental linearisation (nl-ext) helps the mixed and integer cases.
-    solver.setOption("nl-cov", "true")
-    solver.setOption("nl-ext", "full")
+    for name, value in CVC5_OPTIONS.items():
+        solver.setOption(name, value)
     if logic is not None:
         body = f"(set-logic {logic})\n" + body
     symbols = cvc5.SymbolManager(tm)
@@ -130,7 +131,22 @@ def _resolve(path: str, report_path: Path) -> Path:
     return p
 
 
-def recheck_report(report_json_path, timeout_s: float = 10.0) -> dict:
+def recheck_cached(smt2_text: str, timeout_s: float, cache=None) -> tuple[str, str, bool]:
+    """`recheck`, through `cache` (a checker.cache.Cache) when given: (answer, reason, from_cache).
+    The key is the exact file text, cvc5's limit and options, and the tool versions."""
+    options = {"timeout_s": timeout_s, "cvc5_options": CVC5_OPTIONS}
+    if cache is not None:
+        hit = cache.get("cvc5", smt2_text, options)
+        if (isinstance(hit, list) and len(hit) == 2 and hit[0] in ("sat", "unsat", "unknown")
+                and isinstance(hit[1], str)):
+            return hit[0], hit[1], True
+    answer, reason = recheck(smt2_text, timeout_s)
+    if cache is not None:  # unknowns too (a limit hit, a stopped run): reported as unknown each time, never hidden
+        cache.put("cvc5", smt2_text, [answer, reason], options)
+    return answer, reason, False
+
+
+def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None) -> dict:
     """Compare Z3's and cvc5's answers on every query that report.json lists."""
     report_path = Path(report_json_path)
     report = json.loads(report_path.read_text())
@@ -139,6 +155,7 @@ def recheck_report(report_json_path, timeout_s: float = 10.0) -> dict:
     files, disagree, unknown = [], [], []
     agree = 0
     widened = 0
+    cached_count = 0
     for check in report.get("checks", []):
         for raw in check.get("smt2") or []:
             path = _resolve(raw, report_path)
@@ -155,8 +172,10 @@ def recheck_report(report_json_path, timeout_s: float = 10.0) -> dict:
                 continue
             z3_says = z3_answer(text)
             t0 = time.perf_counter()
-            cvc5_says, reason = recheck(text, timeout_s)
-            entry.update(z3=z3_says or "unknown", cvc5=cvc5_says, seconds=round(time.perf_counter() - t0, 3))
+            cvc5_says, reason, cached = recheck_cached(text, timeout_s, cache)
+            cached_count += cached
+            entry.update(z3=z3_says or "unknown", cvc5=cvc5_says, seconds=round(time.perf_counter() - t0, 3),
+                         cached=cached)
             if "widened to" in reason:
                 widened += 1
             if reason:
@@ -185,6 +204,8 @@ def recheck_report(report_json_path, timeout_s: float = 10.0) -> dict:
         "unknown_z3": sum(e.get("z3") == "unknown" for e in unknown),
         "unknown_cvc5": sum(e.get("cvc5") == "unknown" for e in unknown),
         "logic_widened": widened,
+        "from_cache": cached_count,
+        "cache_corrupt": list(cache.corrupt) if cache is not None else [],
         "agreement_rate": round(agree / decided_by_both, 6) if decided_by_both else None,
         "coverage": round(decided_by_both / n, 6) if n else None,
         "seconds": round(time.perf_counter() - started, 3),
@@ -200,7 +221,10 @@ def summary_line(summary: dict) -> str:
               f"agreement {'n/a' if rate is None else f'{rate:.1%}'}, "
               f"coverage {'n/a' if cov is None else f'{cov:.1%}'}, {summary['seconds']:.1f} s")
     return (f"second solver ({summary['solver']}): {summary['files']} queries, {summary['agree']} agree, "
-            f"{summary['disagree']} disagree, {summary['unknown']} unknown ({detail})")
+            f"{summary['disagree']} disagree, {summary['unknown']} unknown ({detail}"
+            + (f"; {summary['from_cache']} answers from the cache" if summary.get("from_cache") else "")
+            + (f"; {len(summary['cache_corrupt'])} corrupt cache files ignored" if summary.get("cache_corrupt") else "")
+            + ")")
 
 
 def add_to_report(report_json_path, summary: dict) -> None:

@@ -59,7 +59,7 @@ def write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def write_json(results: list[CheckResult], path: Path, seconds: float, necessity=()) -> None:
+def write_json(results: list[CheckResult], path: Path, seconds: float, necessity=(), tightness=()) -> None:
     import lark
     import sympy
     import z3
@@ -73,5 +73,6 @@ def write_json(results: list[CheckResult], path: Path, seconds: float, necessity
         "all_as_expected": all(r.as_expected for r in results),
         "checks": [r.to_json() for r in results],
         "necessity": [row.to_json() for row in necessity],
+        "tightness": list(tightness),
     }
     write_atomic(path, json.dumps(data, indent=2, default=str))

@@ -39,7 +39,7 @@ def verify_proofs() -> ProofsRun:
     os.chdir(ROOT)  # as a user types it, from the repository root: relative paths in the report
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main(["verify", "proofs", "--build", str(build), "--necessity",
+            code = cli.main(["verify", "proofs", "--build", str(build), "--necessity", "--tightness",
                              "--catalogue", str(build / "THEOREMS.md")])
     finally:
         os.chdir(cwd)

@@ -106,3 +106,38 @@ def test_a_disagreement_fails(tmp_path: Path):
     assert summary["unknowns"][0]["z3"] == "unknown" and summary["unknowns"][0]["cvc5"] == "sat"
     assert summary["agreement_rate"] == 0.5 and summary["coverage"] == pytest.approx(2 / 3, abs=1e-5)
     assert "3 queries, 1 agree, 1 disagree, 1 unknown" in summary_line(summary)
+
+
+def test_cached_answers_are_keyed_by_text_and_versions(tmp_path: Path):
+    from checker.cache import Cache
+    from checker.cvc5_check import recheck_cached
+    versions = {"checker": "x", "cvc5": "1.4.2", "z3": "4", "sympy": "1", "python": "3"}
+    cache = Cache(tmp_path, versions)
+    assert recheck_cached(NRA_UNSAT, 5, cache) == ("unsat", "", False)
+    assert recheck_cached(NRA_UNSAT, 5, cache) == ("unsat", "", True)
+    # A forged entry for this very text under other versions is never used.
+    other = Cache(tmp_path, {**versions, "cvc5": "1.5.0"})
+    other.put("cvc5", NRA_SAT, ["unsat", ""], {"timeout_s": 5, "cvc5_options": __import__(
+        "checker.cvc5_check", fromlist=["CVC5_OPTIONS"]).CVC5_OPTIONS})
+    assert recheck_cached(NRA_SAT, 5, cache)[:2] == ("sat", "")
+    # Another text (one more space) is another query.
+    assert recheck_cached(NRA_UNSAT.replace("(< ", "(<  "), 5, cache)[2] is False
+
+
+def test_a_corrupt_cache_file_is_reported_and_not_trusted(tmp_path: Path, capsys):
+    source = tmp_path / "small.lim"
+    source.write_text(STATEMENT)
+    args = ["verify", str(source), "--build", str(tmp_path / "build"), "--timeout", "5", "--second-solver",
+            "--cache", str(tmp_path / "cache")]
+    assert cli.main(args) == 0
+    files = sorted((tmp_path / "cache" / "cvc5").rglob("*.json"))
+    assert files
+    for f in files:
+        f.write_text('{"material": {}, "value": ["sat"')  # truncated
+    capsys.readouterr()
+    assert cli.main(args) == 0
+    captured = capsys.readouterr()
+    assert f"{len(files)} corrupt cache files ignored" in captured.out
+    assert "corrupt cache file ignored" in captured.err
+    report = json.loads((tmp_path / "build" / "verify" / "report.json").read_text())
+    assert report["second_solver"]["disagree"] == 0 and report["second_solver"]["from_cache"] == 0

@@ -72,10 +72,15 @@ theorem C-3.t3 "bounded" {
   check symbolic expect proved
 }
 """)
+    (swap,) = [m for m in mutants(thm) if m.operator == "swap-connective"]
+    ok, why = explain(thm, parse_source(swap.source).theorems[0], ["proved"], Options(timeout=2))
+    assert ok and why.startswith("equivalent"), why
+    # The tightness report of the original already says that the `or` hypothesis suffices, and the
+    # mutant has nothing to probe there: the report differs, so the mutant is flagged.
     results = mutate_theorem(thm, "<t>", Options(timeout=2), None)
-    swap = [r for r in results if r.operator == "swap-connective"]
-    assert swap and swap[0].outcome == "survived"
-    assert swap[0].explained and swap[0].explanation.startswith("equivalent")
+    (r,) = [r for r in results if r.operator == "swap-connective"]
+    assert (r.outcome, r.category) == ("flagged", "tightness"), r.explanation
+    assert "or sibling holds" in r.explanation
 
 
 def test_explain_claim_equivalence_directly():
@@ -91,3 +96,70 @@ theorem C-3.t4 "int" {
     mutant = parse_source(flip.source).theorems[0]
     ok, why = explain(orig, mutant, ["proved"], Options(timeout=2))
     assert ok and why.startswith("equivalent"), why
+
+
+def test_weakening_of_a_tight_claim_is_flagged_by_tightness():
+    # x^2 + 1 >= 1 is tight (equality at 0). 1 -> 2 on the left gives the weaker x^2 + 2 >= 1,
+    # still proved, but its constant can move back down by 1 and still hold, where the
+    # original's cannot: the constant's tightness entry differs, so the mutant is flagged.
+    thm = _thm("""
+theorem C-3.t5 "square" {
+  param x : real
+  claim x * x + 1 >= 1
+  check symbolic expect proved
+}
+""")
+    src = thm
+    from checker.tightness import analyse, sites
+    (entry,) = [e for e in analyse(src, Options(timeout=2), everything=True) if e.kind == "comparison"]
+    assert entry.verdict.startswith("tight"), entry.verdict
+    results = mutate_theorem(thm, "<t>", Options(timeout=2), None)
+    perturbed = [r for r in results if r.operator == "perturb-constant"]
+    assert perturbed and all(r.outcome in ("killed", "flagged") for r in perturbed), \
+        [(r.description, r.outcome, r.explanation) for r in perturbed]
+    assert any(r.outcome == "flagged" and r.category == "tightness" for r in perturbed)
+    assert sites(thm)
+
+
+def test_vacuous_hypotheses_are_reported():
+    from checker.tightness import analyse
+    text = """
+theorem C-3.t6 "probabilities" {
+  param a : real
+  param b : real
+  assume nonneg: a >= LOW and b >= 0
+  assume total: a + b = 1
+  claim a <= 1
+  check symbolic expect proved
+}
+"""
+    (vac,) = [e for e in analyse(_thm(text.replace("LOW", "0")), Options(timeout=2)) if e.kind == "vacuity"]
+    assert vac.verdict.startswith("satisfiable"), vac.verdict
+    (vac,) = [e for e in analyse(_thm(text.replace("LOW", "2")), Options(timeout=2)) if e.kind == "vacuity"]
+    assert vac.verdict.startswith("VACUOUS"), vac.verdict
+
+
+# ---- the short tier of `make reliability` ------------------------------------------------------
+
+SAMPLE = {"C-3", "C-3.half-log", "C-1.pairs", "Rt-2.limit", "Rt-3.independent", "M-1.inverse", "H-4.vanish",
+          "M-1.limit", "Rt-1.e", "H-5.per-fact", "R-1.mediation", "H-2.unbounded"}
+
+
+def test_mutation_sample_meets_the_targets(tmp_path):
+    """A few theorems of proofs/, mutated and scored as `make reliability` does (cold cache):
+    at least 95% killed or flagged among the non-equivalent mutants, every survivor explained."""
+    from checker import mutation
+    summary = mutation.run_mutation(["proofs"], 2.0, 4, 1, SAMPLE, str(tmp_path / "cache"))
+    assert summary["theorems"] == len(SAMPLE)
+    assert summary["mutants"] >= 20
+    unexplained = [(s["theorem"], s["description"], s["explanation"]) for s in summary["survivors"]
+                   if not s["explained"]]
+    assert not unexplained
+    assert summary["kill_rate"] >= mutation.TARGET, summary["kill_rate"]
+    assert mutation.meets_target(summary)
+    # The score must be able to fail: with the tightness and necessity flags switched off, the
+    # same sample falls below the target.
+    weak = dict(summary, flagged=0)
+    weak["kill_rate"] = summary["killed"] / summary["denominator"]
+    assert not mutation.meets_target(weak)
+    assert not mutation.meets_target(dict(summary, survived_unexplained=1))

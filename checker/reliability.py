@@ -1,0 +1,103 @@
+"""`make reliability`: the three figures of issue 7, each against its target.
+
+1. fuzzing: 10,000 seeded mutations of the statement files through the front end, no crash;
+2. second solver: every exported SMT-LIB query re-checked with cvc5, no disagreement with Z3
+   (unknowns are listed, not hidden, and do not count as agreement);
+3. mutation testing: kill rate (killed + flagged) / (mutants - stillborn - equivalent -
+   unchanged statement) of at least 95%, and every survivor explained.
+
+Exit status 0 when every target is met, 1 otherwise. The figures go to
+build/reliability/summary.json. cvc5 answers and tightness probes come from the cache of
+`make verify` when it is warm (keyed by the exact text and the tool versions).
+
+    python -m checker.reliability [--fuzz N] [--per-theorem N] [--only IDS] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import cli, fuzz, mutation
+from .cache import DEFAULT_ROOT
+
+FUZZ_TARGET = 10_000
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m checker.reliability", description=__doc__.splitlines()[0])
+    ap.add_argument("--fuzz", type=int, default=FUZZ_TARGET, help="fuzzing inputs (default 10000)")
+    ap.add_argument("--per-theorem", type=int, default=4, help="mutants per theorem (default 4; 0: all)")
+    ap.add_argument("--only", metavar="IDS", help="mutate only these theorem ids (comma-separated)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cache", default=str(DEFAULT_ROOT))
+    ap.add_argument("--build", default="build/reliability")
+    args = ap.parse_args(argv)
+    build = Path(args.build)
+    build.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results, ok = {}, True
+
+    f = fuzz.fuzz(args.fuzz, 0)
+    fuzz_ok = not f["failures"] and f["inputs"] >= FUZZ_TARGET
+    (build / "fuzz.json").write_text(json.dumps(f, indent=2))
+    results["fuzzing"] = {"inputs": f["inputs"], "failures": len(f["failures"]), "seconds": f["seconds"],
+                          "target": f"at least {FUZZ_TARGET} inputs, no failure", "met": fuzz_ok}
+    print(f"fuzzing: {f['inputs']} inputs, {f['loaded']} loaded, {f['rejected_with_location']} rejected with "
+          f"located errors, {len(f['failures'])} failures ({f['seconds']} s): {'met' if fuzz_ok else 'NOT MET'}")
+
+    t0 = time.perf_counter()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(["verify", "proofs", "--build", str(build), "--second-solver", "--cache", args.cache])
+    report = json.loads((build / "verify" / "report.json").read_text())
+    second = report.get("second_solver") or {}
+    solver_ok = code == 0 and second.get("disagree", 1) == 0
+    results["second_solver"] = {k: second.get(k) for k in ("solver", "files", "agree", "disagree", "unknown",
+                                                           "agreement_rate", "coverage", "from_cache")}
+    results["second_solver"].update(verify_exit=code, target="no disagreement; unknowns listed", met=solver_ok,
+                                    seconds=round(time.perf_counter() - t0, 1),
+                                    unknowns=[e["file"] for e in second.get("unknowns", [])])
+    rate = second.get("agreement_rate")
+    print(f"second solver: {second.get('solver')}: {second.get('files')} queries, {second.get('agree')} agree, "
+          f"{second.get('disagree')} disagree, {second.get('unknown')} unknown (listed in "
+          f"{build / 'verify' / 'report.json'}); agreement {'n/a' if rate is None else f'{rate:.1%}'} of the "
+          f"queries both decided: {'met' if solver_ok else 'NOT MET'}")
+    if code != 0:
+        print(out.getvalue()[-3000:], file=sys.stderr)
+
+    only = set(args.only.split(",")) if args.only else None
+    m = mutation.run_mutation(["proofs"], 2.0, args.per_theorem or None, args.jobs, only, args.cache)
+    (build / "mutation.json").write_text(json.dumps(m, indent=2, default=str))
+    mutation_ok = mutation.meets_target(m)
+    results["mutation"] = {k: m[k] for k in ("mutants", "stillborn", "killed", "flagged", "flagged_by_necessity",
+                                             "flagged_by_tightness", "survived_equivalent",
+                                             "survived_unchanged_statement", "survived_explained_other",
+                                             "survived_unexplained", "denominator", "kill_rate", "formula",
+                                             "seconds")}
+    results["mutation"].update(target=f"kill rate >= {mutation.TARGET:.0%}, every survivor explained",
+                               met=mutation_ok)
+    print(f"mutation: {m['mutants']} mutants, {m['killed']} killed, {m['flagged']} flagged, "
+          f"{m['survived_equivalent'] + m['survived_unchanged_statement']} equivalent, "
+          f"{m['survived_explained_other']} survivors explained, {m['survived_unexplained']} not explained; "
+          f"kill rate {m['kill_rate']:.1%} = ({m['killed']} + {m['flagged']}) / {m['denominator']} "
+          f"({m['seconds']} s): {'met' if mutation_ok else 'NOT MET'}")
+    for s in m["survivors"]:
+        if not s["explained"]:
+            print(f"  NOT EXPLAINED {s['theorem']}: {s['description']}: {s['explanation']}")
+
+    ok = fuzz_ok and solver_ok and mutation_ok
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["all_met"] = ok
+    (build / "summary.json").write_text(json.dumps(results, indent=2, default=str))
+    print(f"reliability: {'every target met' if ok else 'a target is NOT met'} "
+          f"({results['seconds']} s; details in {build}/)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
