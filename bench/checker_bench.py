@@ -1,8 +1,9 @@
 """Checker benchmarks: `make verify` cold and warm, the import cost, and the reach of finite checks.
 
-Reach: every finite check of proofs/ that has an integer range with a literal upper bound is
-scaled up along that range (the first such binding: by convention the size parameter; ranges
-that depend on it, such as `k in 1..n`, grow with it). The upper bound grows from the
+Reach: every finite check of proofs/ that has an integer range with a literal upper bound (or,
+failing that, a parameter fixed to a literal integer) is scaled up along it (the first such
+binding: by convention the size parameter; ranges that depend on it, such as `k in 1..n`, grow
+with it). The upper bound grows from the
 corpus's value (x4 while an attempt takes under half a second, x2 after that) until a run takes longer than the larger budget, gives another verdict than
 the one the corpus expects (unknown, error) or passes a cap. Each attempt runs in a forked
 child that is killed when it overruns, so a solver that ignores its limit cannot stall the
@@ -79,16 +80,23 @@ def finite_checks() -> list[dict]:
             for index, check in enumerate(thm.checks):
                 if check.kind != "finite":
                     continue
-                scale = None
-                for b in check.bindings:
-                    if (b.kind == "range" and isinstance(b.values[1], S.Num)
-                            and b.values[1].value.denominator == 1):
-                        scale = b.name
-                        break
+                # the first range with a literal integer bound, else the first literal integer value
+                scale = next((b.name for b in check.bindings if b.kind == "range" and _int_literal(b.values[1])),
+                             None) or next((b.name for b in check.bindings
+                                            if b.kind == "value" and _int_literal(b.values[0])), None)
                 out.append({"theorem": thm.id, "check": index, "file": str(path.relative_to(ROOT)),
                             "line": check.span.line, "expect": check.expect, "binding": scale,
                             "source_text": path.read_text()})
     return out
+
+
+def _int_literal(e) -> bool:
+    from checker import syntax as S
+    return isinstance(e, S.Num) and e.value.denominator == 1 and e.value > 0
+
+
+def _bound(binding):
+    return binding.values[1] if binding.kind == "range" else binding.values[0]
 
 
 def scaled_source(text: str, file: str, theorem: str, check_index: int, binding: str, hi: int | None) -> str:
@@ -107,7 +115,8 @@ def scaled_source(text: str, file: str, theorem: str, check_index: int, binding:
             if item is not target:
                 continue
             bindings = tuple(
-                replace(b, values=(b.values[0], S.Num(hi))) if b.name == binding and hi is not None else b
+                b if b.name != binding or hi is None
+                else replace(b, values=(b.values[0], S.Num(hi)) if b.kind == "range" else (S.Num(hi),))
                 for b in item.bindings)
             item = replace(item, bindings=bindings, timeout=None)
         items.append(item)
@@ -158,12 +167,12 @@ def reach_one(entry: dict, budgets: tuple[float, float] = (1.0, 10.0)) -> dict:
     text, file = entry["source_text"], entry["file"]
     out = {k: entry[k] for k in ("theorem", "check", "file", "line", "expect", "binding")}
     if entry["binding"] is None:
-        out["note"] = "no integer range with a literal bound to scale"
+        out["note"] = "no integer range or value given as a literal to scale (sets and tables only)"
         return out
     module = parse_source(text, file)
     thm = next(t for t in module.theorems if t.id == entry["theorem"])
     binding = next(b for b in thm.checks[entry["check"]].bindings if b.name == entry["binding"])
-    hi = binding.values[1].value.numerator
+    hi = _bound(binding).value.numerator
     out["corpus_bound"] = hi
     trail = []
     while hi <= CAP:

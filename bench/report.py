@@ -119,8 +119,10 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
         out.append("")
     if "reach" in s:
         out += ["## 2. Reach of finite checks", "",
-                "Each finite check's first integer range is doubled from the corpus's bound while the check "
-                "is still decided as the corpus expects; the table gives the largest bound decided within "
+                "Each finite check's first integer range (or, failing one, its first parameter fixed to an "
+                "integer) grows from the corpus's bound (x4 while an attempt takes under 0.5 s, x2 after) "
+                "while the check is still decided as the corpus expects; the table gives the largest bound "
+                "decided within "
                 f"1 s and within 10 s (cap {s['reach']['cap']:,}; `>=` means the cap was reached).", "",
                 "| check | range | corpus bound | within 1 s | within 10 s | stopped by |", "|---|---|---|---|---|---|"]
         for r in s["reach"]["checks"]:

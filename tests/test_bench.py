@@ -122,3 +122,11 @@ def test_a_slow_warm_verify_and_a_slow_probe_are_missed_targets():
 
 def test_attention_need_of_smollm2_at_8192_is_about_72_gb():
     assert attention_need(8192) == 30 * 9 * 8192 * 8192 * 4
+
+
+def test_a_check_with_fixed_values_scales_its_first_integer_value():
+    entry = next(e for e in checker_bench.finite_checks() if e["theorem"] == "C-1.far-pairs")
+    assert entry["binding"] == "L"
+    text = checker_bench.scaled_source(entry["source_text"], entry["file"], entry["theorem"], entry["check"], "L", 4096)
+    (thm,) = load_text(text)
+    assert "L = 4096" in text and len(thm.checks) == 1
