@@ -266,7 +266,7 @@ def diagonal_encodings(budget: float = 10.0, cap: int = 16_384) -> dict:
     """k = n doubling for each encoding until it overruns the budget or stops deciding."""
     out = {}
     plans = {
-        "witness (finite, unrolled)": lambda n: run_attempt(_diagonal_text(n, True, False), budget),
+        "witness (finite instance)": lambda n: run_attempt(_diagonal_text(n, True, False), budget),
         "witness (n fixed, kept symbolic)": lambda n: run_attempt(_diagonal_text(n, True, True), budget),
         "no witness (engine enumerates f)": lambda n: run_attempt(_diagonal_text(n, False, False), budget),
         "plain quantified (z3, forall f)": lambda n: _run_in_child(_quantified_attempt, (n, budget), budget),

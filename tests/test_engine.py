@@ -402,3 +402,32 @@ def test_interval_domains_are_convex_and_set_domains_are_not():
     assert result.status == "verified" and result.instances == 2 * 10**9
     below = run1("param n : int in [2, inf)\nclaim n >= 2\ncheck finite n in 1..1000000000 expect verified")
     assert below.status == "error" and "n = 1 lies outside the domain" in below.reason
+
+
+DIAGONAL_AT = '''theorem H-1.large "diagonal at k = n" {
+  param n : int in [1, inf)
+  param m : int in [2, inf)
+  param k : int in [1, inf)
+  param h : [1..k] * [1..n] -> [1..m]
+  let flip(y) = if y = 1 then 2 else 1
+  claim exists f : [1..n] -> [1..m] : forall i in 1..k : exists x in 1..n : h(i, x) != f(x)
+  witness f(x) = WITNESS
+  check finite n = SIZE, m = 2, k = SIZE expect verified
+}'''
+
+
+def test_a_large_finite_instance_is_settled_by_the_witness_with_quantifiers_kept():
+    from checker.engine import run_check
+    text = DIAGONAL_AT.replace("WITNESS", "if x <= k then flip(h(x, x)) else 1").replace("SIZE", "10000")
+    (thm,) = load_text(text)
+    result = run_check(thm, thm.checks[0], FAST)
+    assert result.status == "verified" and "quantifiers kept" in result.method
+    assert result.instances == 1
+
+
+def test_a_wrong_witness_on_a_large_instance_is_not_taken():
+    from checker.engine import run_check
+    text = DIAGONAL_AT.replace("WITNESS", "h(x, x)").replace("SIZE", "40")   # agrees with model x
+    (thm,) = load_text(text)
+    result = run_check(thm, thm.checks[0], Options(timeout=1))
+    assert result.status == "unknown"        # 2^40 functions: too many to enumerate, never "verified"
