@@ -6,11 +6,12 @@ Exit status: 0 when every verdict is the one its statement expects, 1 otherwise,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from .api import load_files, statement_files, verify_theorems
+from .api import load_files, statement_files, verify_parallel
 from .cache import DEFAULT_ROOT as DEFAULT_CACHE, Cache
 from .engine import DEFAULT_TIMEOUT, Options
 from .errors import SourceError, UsageError
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--build", default="build", help="artifact folder (default: build)")
         p.add_argument("--only", metavar="ID", help="only this theorem id (and its .variants)")
         p.add_argument("-v", "--verbose", action="store_true", help="show methods and steps")
+        p.add_argument("--jobs", type=int, default=0, metavar="N",
+                       help="worker processes, one theorem at a time each (default: one per core, at most 8)")
         p.add_argument("--necessity", action="store_true",
                        help="drop each assumption in turn and report whether the claim then fails")
         p.add_argument("--catalogue", metavar="PATH", help="write the Markdown catalogue (docs/THEOREMS.md)")
@@ -123,11 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         if sys.stderr.isatty():
             print(f"  {result.id} check {result.check_index + 1}: {result.status}", file=sys.stderr)
 
-    results = verify_theorems(theorems, options, only=args.only, progress=progress)
-    rows = []
-    if args.necessity:
-        selected = [t for t in theorems if not args.only or t.id == args.only or t.id.startswith(args.only + ".")]
-        rows = [row for t in selected for row in analyse(t, options)]
+    jobs = args.jobs or min(os.cpu_count() or 1, 8)
+    results, rows = verify_parallel(theorems, options, only=args.only, necessity=args.necessity, jobs=jobs,
+                                    progress=progress)
     cache = Cache(None if args.no_cache else args.cache)
     tight = []
     if args.tightness or args.tightness_all:
