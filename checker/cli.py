@@ -16,7 +16,6 @@ from .cache import DEFAULT_ROOT as DEFAULT_CACHE, Cache
 from .engine import DEFAULT_TIMEOUT, Options
 from .errors import SourceError, UsageError
 from .catalogue import render
-from .necessity import analyse
 from .report import necessity_table, table, write_atomic, write_json
 
 
