@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import shutil
 import subprocess
 import sys
@@ -70,7 +69,6 @@ def import_timing(python: str, repeats: int = 5) -> dict:
 
 def finite_checks() -> list[dict]:
     """Every finite check of the corpus with the binding to scale (or why there is none)."""
-    from checker import syntax as S
     from checker.api import statement_files
     from checker.parser import parse_source
     out = []
@@ -162,7 +160,6 @@ def reach_one(entry: dict, budgets: tuple[float, float] = (1.0, 10.0)) -> dict:
     """Double the check's upper bound from the corpus's value while it is decided as expected
     within the larger budget; report the largest bound decided within each budget."""
     small, large = budgets
-    from checker import syntax as S
     from checker.parser import parse_source
     text, file = entry["source_text"], entry["file"]
     out = {k: entry[k] for k in ("theorem", "check", "file", "line", "expect", "binding")}

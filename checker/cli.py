@@ -60,7 +60,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def tightness_rows(files, theorems, results, args, cache) -> list:
     """Tightness entries (as JSON rows with the theorem id) for each theorem decided as expected."""
-    from dataclasses import replace as dc_replace
     from . import tightness
     from .parser import parse_source
     surface = {}
