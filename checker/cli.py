@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     disagreements = 0
     if args.second_solver:
         from .cvc5_check import add_to_report, recheck_report, summary_line
-        summary = recheck_report(build / "report.json", args.second_solver_timeout, cache if cache.enabled else None)
+        summary = recheck_report(build / "report.json", args.second_solver_timeout, cache if cache.enabled else None,
+                                 jobs=jobs)
         add_to_report(build / "report.json", summary)
         print(summary_line(summary))
         for entry in summary["disagreements"]:

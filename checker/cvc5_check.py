@@ -79,6 +79,47 @@ def recheck(smt2_text: str, timeout_s: float = 10.0) -> tuple[str, str]:
     return answer
 
 
+def recheck_many(texts: list[str], timeout_s: float = 10.0, jobs: int = 1) -> list[tuple[str, str]]:
+    """`recheck` of several queries with up to `jobs` cvc5 children at once, each with the same
+    hard stop; answers in the order of `texts`."""
+    if jobs <= 1 or len(texts) < 2:
+        return [recheck(t, timeout_s) for t in texts]
+    import multiprocessing
+    from multiprocessing.connection import wait
+    context = multiprocessing.get_context("fork")
+    answers: list[tuple[str, str] | None] = [None] * len(texts)
+    running: dict = {}                      # parent end of the pipe -> (index, process, deadline)
+    pending = list(range(len(texts)))
+    limit = 3 * timeout_s + 2
+
+    def start(i):
+        parent, child = context.Pipe(duplex=False)
+        process = context.Process(target=_recheck_child, args=(texts[i], timeout_s, child), daemon=True)
+        process.start()
+        child.close()
+        running[parent] = (i, process, time.monotonic() + limit)
+
+    while pending or running:
+        while pending and len(running) < jobs:
+            start(pending.pop(0))
+        soonest = min(deadline for _, _, deadline in running.values())
+        for conn in wait(list(running), timeout=max(0.0, soonest - time.monotonic())):
+            i, process, _ = running.pop(conn)
+            try:
+                answers[i] = conn.recv()
+            except EOFError:
+                answers[i] = ("unknown", "cvc5 stopped without an answer")
+            process.join()
+        now = time.monotonic()
+        for conn, (i, process, deadline) in list(running.items()):
+            if now >= deadline:
+                running.pop(conn)
+                process.kill()
+                process.join()
+                answers[i] = ("unknown", f"cvc5 overran its limit and was stopped after {limit:g} s")
+    return answers  # type: ignore[return-value]
+
+
 def _recheck_child(smt2_text: str, timeout_s: float, conn) -> None:
     try:
         conn.send(recheck_here(smt2_text, timeout_s))
@@ -137,8 +178,7 @@ def recheck_cached(smt2_text: str, timeout_s: float, cache=None) -> tuple[str, s
     options = {"timeout_s": timeout_s, "cvc5_options": CVC5_OPTIONS}
     if cache is not None:
         hit = cache.get("cvc5", smt2_text, options)
-        if (isinstance(hit, list) and len(hit) == 2 and hit[0] in ("sat", "unsat", "unknown")
-                and isinstance(hit[1], str)):
+        if _valid(hit):
             return hit[0], hit[1], True
     answer, reason = recheck(smt2_text, timeout_s)
     if cache is not None:  # unknowns too (a limit hit, a stopped run): reported as unknown each time, never hidden
@@ -146,11 +186,44 @@ def recheck_cached(smt2_text: str, timeout_s: float, cache=None) -> tuple[str, s
     return answer, reason, False
 
 
-def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None) -> dict:
+def _valid(hit) -> bool:
+    return (isinstance(hit, list) and len(hit) == 2 and hit[0] in ("sat", "unsat", "unknown")
+            and isinstance(hit[1], str))
+
+
+def _prefetch(report: dict, report_path: Path, timeout_s: float, cache, jobs: int) -> dict:
+    """cvc5's answer to every query of the report, keyed by the query text: from the cache where
+    it holds a valid entry, otherwise computed `jobs` at a time (and stored in the cache).
+    Values are (answer, reason, from_cache)."""
+    options = {"timeout_s": timeout_s, "cvc5_options": CVC5_OPTIONS}
+    out: dict[str, tuple[str, str, bool]] = {}
+    todo: list[str] = []
+    for check in report.get("checks", []):
+        for raw in check.get("smt2") or []:
+            try:
+                text = _resolve(raw, report_path).read_text()
+            except OSError:
+                continue
+            if text in out or text in todo:
+                continue
+            hit = cache.get("cvc5", text, options) if cache is not None else None
+            if _valid(hit):
+                out[text] = (hit[0], hit[1], True)
+            else:
+                todo.append(text)
+    for text, (answer, reason) in zip(todo, recheck_many(todo, timeout_s, jobs)):
+        out[text] = (answer, reason, False)
+        if cache is not None:
+            cache.put("cvc5", text, [answer, reason], options)
+    return out
+
+
+def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None, jobs: int = 1) -> dict:
     """Compare Z3's and cvc5's answers on every query that report.json lists."""
     report_path = Path(report_json_path)
     report = json.loads(report_path.read_text())
     started = time.perf_counter()
+    fresh = _prefetch(report, report_path, timeout_s, cache, jobs) if jobs > 1 else {}
     seen: set[str] = set()
     files, disagree, unknown = [], [], []
     agree = 0
@@ -172,7 +245,10 @@ def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None) -> dic
                 continue
             z3_says = z3_answer(text)
             t0 = time.perf_counter()
-            cvc5_says, reason, cached = recheck_cached(text, timeout_s, cache)
+            if text in fresh:
+                cvc5_says, reason, cached = fresh[text]
+            else:
+                cvc5_says, reason, cached = recheck_cached(text, timeout_s, cache)
             cached_count += cached
             entry.update(z3=z3_says or "unknown", cvc5=cvc5_says, seconds=round(time.perf_counter() - t0, 3),
                          cached=cached)
