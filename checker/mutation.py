@@ -14,7 +14,12 @@ loaded and decided again. A mutant is
   original's checks (or SymPy evaluates the limits and sums they differ in to the same values),
   *unchanged statement* when only a check range moved, else explained when the checker shows
   why the same verdict is right (a weakening of a true statement, a strengthening of a false
-  one, a false mutant refuted on its own), and listed as not explained otherwise.
+  one, a false mutant refuted on its own, a true stronger sibling that the original's tightness
+  report shows holding), and listed as not explained otherwise. For a statement refuted on some
+  checks and verified on others (a paper's defect with the checks that pin where it fails and
+  where it holds) each side needs its own relation: the mutant holds where the original holds
+  (a weakening or a true stronger statement there) and fails where it fails (a strengthening, or
+  refuted on its own there).
 
 kill rate = (killed + flagged) / (mutants - stillborn - equivalent - unchanged statement).
 
@@ -75,7 +80,7 @@ class MutantResult:
     mutant: list[str] = field(default_factory=list)
     explanation: str = ""  # why killed, flagged, or surviving
     explained: bool = False
-    category: str = ""     # killed: verdict; flagged: necessity | tightness;
+    category: str = ""     # killed: verdict; flagged: tightness;
                            # survived: equivalent | unchanged statement | explained | unexplained
     source: str = ""
 
@@ -289,9 +294,13 @@ def _statement(thm: S.Theorem, with_assumptions: bool) -> S.Expr:
     return claim
 
 
-def _relation_theorem(orig: S.Theorem, claim: S.Expr, keep_assumptions: bool) -> str:
+def _relation_theorem(orig: S.Theorem, claim: S.Expr, keep_assumptions: bool, checks=None) -> str:
+    """The original theorem with `claim` as its only claim (and its assumptions when kept), on the
+    original's checks, or on those whose indices are in `checks`."""
+    kept = [c for n, c in enumerate(orig.checks) if checks is None or n in checks]
     items = tuple(i for i in orig.items
-                  if not isinstance(i, S.Claim) and (keep_assumptions or not isinstance(i, S.Assume)))
+                  if not isinstance(i, S.Claim) and (keep_assumptions or not isinstance(i, S.Assume))
+                  and (not isinstance(i, S.Check) or any(i is c for c in kept)))
     first_check = next((k for k, i in enumerate(items) if isinstance(i, S.Check)), len(items))
     items = items[:first_check] + (S.Claim(claim),) + items[first_check:]
     return theorem_to_source(_rebuild(orig, items))
@@ -302,7 +311,7 @@ def _holds(text: str, options: Options) -> tuple[bool, str]:
         statuses = _statuses(text, options)
     except SourceError as err:
         return False, "the relation does not elaborate: " + str(err).splitlines()[0]
-    ok = all(s in ("proved", "verified") for s in statuses)
+    ok = bool(statuses) and all(s in ("proved", "verified") for s in statuses)  # no check shows nothing
     return ok, ", ".join(statuses)
 
 
@@ -360,9 +369,47 @@ def limit_equivalence(orig: S.Theorem, mutant: S.Theorem) -> str | None:
             f"each of them to the same value for both ({', '.join(values)}), so the claims say the same")
 
 
+def _numbers(indices) -> str:
+    return ", ".join(f"check {n + 1}" for n in sorted(indices))
+
+
+def _true_side(orig, a, b, same_assumptions, checks, options, where) -> str | None:
+    """Why the mutant holds wherever the original holds, on the given checks (None: all)."""
+    ok, st = _holds(_relation_theorem(orig, S.Binary("=>", a, b), same_assumptions, checks), options)
+    if ok:
+        return (f"a weakening of a true statement: original => mutant {where} is {st}, so the mutant is true too "
+                "and its verdict is right")
+    ok, st = _holds(_relation_theorem(orig, S.Binary("=>", b, a), same_assumptions, checks), options)
+    if ok:
+        return (f"a stronger statement that is true as well: mutant => original {where} is {st} and the mutant's own "
+                "checks prove it, so the original is slack here (a sharper claim holds, as the original's "
+                "tightness report shows) and the same verdict is right")
+    return None
+
+
+def _false_side(orig, mutant, a, b, same_assumptions, checks, options, where) -> str | None:
+    """Why the mutant fails wherever the original fails, on the given checks (None: all)."""
+    ok, st = _holds(_relation_theorem(orig, S.Binary("=>", b, a), same_assumptions, checks), options)
+    if ok:
+        return (f"a strengthening of a false statement: mutant => original {where} is {st}, so the mutant is false "
+                "too and its verdict is right")
+    try:
+        (core,) = load_text(theorem_to_source(mutant), "<mutant>")
+        cex = [r.counterexample_text for n, r in enumerate(run_check(core, c, options) for c in core.checks)
+               if r.status == "refuted" and (checks is None or n in checks)]
+    except SourceError:
+        cex = []
+    if cex:
+        return (f"another false statement: the mutant is refuted on its own, at {cex[0]}, a counterexample "
+                "re-checked on the mutant by the exact evaluator, so the same verdict is right")
+    return None
+
+
 def explain(orig: S.Theorem, mutant: S.Theorem, original_statuses: list[str],
-            options: Options) -> tuple[bool, str]:
-    """Why a mutant survives, shown by the checker on the original's checks when it can."""
+            options: Options, stronger_sibling: str | None = None) -> tuple[bool, str]:
+    """Why a mutant survives, shown by the checker on the original's checks when it can.
+    `stronger_sibling` names the original's tightness probe whose sibling is the mutant, when that
+    probe holds (see `_stronger_sibling`)."""
     limits = limit_equivalence(orig, mutant)
     if limits:
         return True, limits
@@ -394,31 +441,29 @@ def explain(orig: S.Theorem, mutant: S.Theorem, original_statuses: list[str],
     truthy = all(s in ("proved", "verified") for s in original_statuses)
     falsy = all(s == "refuted" for s in original_statuses)
     if truthy:
-        ok2, st2 = _holds(_relation_theorem(orig, S.Binary("=>", a, b), same_assumptions), options)
-        if ok2:
-            return True, (f"a weakening of a true statement: original => mutant {where} is {st2}, "
-                          "so the mutant is true too and its verdict is right (not equivalent: "
-                          f"original <=> mutant was {statuses})")
-        ok3, st3 = _holds(_relation_theorem(orig, S.Binary("=>", b, a), same_assumptions), options)
-        if ok3:
-            return True, (f"a stronger statement that is true as well: mutant => original {where} is {st3} "
-                          "and the mutant's own checks prove it, so the original is slack here (a sharper "
-                          "claim holds, as the original's tightness report shows) and the same verdict is right")
+        why = _true_side(orig, a, b, same_assumptions, None, options, where)
+        if why:
+            return True, f"{why} (not equivalent: original <=> mutant was {statuses})"
+        if stronger_sibling:
+            return True, (f"a stronger statement that is true as well: the mutant is the original's "
+                          f"{stronger_sibling}, stronger by construction, and the original's tightness report "
+                          "shows that sibling holding (slack), so the same verdict is right (the relations "
+                          f"between original and mutant came out {statuses})")
     if falsy:
-        ok2, st2 = _holds(_relation_theorem(orig, S.Binary("=>", b, a), same_assumptions), options)
-        if ok2:
-            return True, (f"a strengthening of a false statement: mutant => original {where} is {st2}, "
-                          "so the mutant is false too and its verdict is right")
-        try:
-            (core,) = load_text(theorem_to_source(mutant), "<mutant>")
-            cex = [r.counterexample_text for r in (run_check(core, c, options) for c in core.checks)
-                   if r.status == "refuted"]
-        except SourceError:
-            cex = []
-        if cex:
-            return True, (f"another false statement (original <=> mutant {where} came out {statuses}): the "
-                          f"mutant is refuted on its own, at {cex[0]}, a counterexample re-checked on the "
-                          "mutant by the exact evaluator, so the same verdict is right")
+        why = _false_side(orig, mutant, a, b, same_assumptions, None, options, where)
+        if why:
+            return True, f"{why} (original <=> mutant {where} came out {statuses})"
+    if not truthy and not falsy and all(s in ("proved", "verified", "refuted") for s in original_statuses):
+        # Checks on which the original holds and checks on which it fails (the paper's defect and
+        # where it bites): the mutant must be explained on each side by its own relation.
+        held = {n for n, s in enumerate(original_statuses) if s != "refuted"}
+        failed = {n for n, s in enumerate(original_statuses) if s == "refuted"}
+        why_true = _true_side(orig, a, b, same_assumptions, held, options, where)
+        why_false = _false_side(orig, mutant, a, b, same_assumptions, failed, options, where)
+        if why_true and why_false:
+            return True, (f"on the checks where the original holds ({_numbers(held)}): {why_true}; on the checks "
+                          f"where it fails ({_numbers(failed)}): {why_false} (original <=> mutant {where} came "
+                          f"out {statuses})")
     return False, (f"not explained: original <=> mutant {where} came out {statuses}; the check "
                    "ranges do not distinguish the mutant from the original")
 
@@ -429,6 +474,23 @@ def _statuses_cached(text: str, options: Options, cache) -> list[str]:
     if statuses == ["error"]:
         load_text(text, "<mutant>")  # raise the SourceError for a stillborn mutant
     return statuses
+
+
+def _stronger_sibling(orig: "_Original", m: Mutant) -> str | None:
+    """The original's tightness probe whose stronger sibling is exactly the mutant, when that probe
+    holds: `<=` made strict in a claim, `<` made non-strict in a hypothesis, `exists` made `forall`
+    in a claim, ... (checker.tightness builds only stronger siblings at sites of one polarity)."""
+    for key in _site_keys(orig.thm, m):
+        site = orig.sites.get(key)
+        if site is None or site.kind not in ("comparison", "quantifier", "connective") or site.polarity == "±":
+            continue
+        for label, sibling in T.probes(orig.thm, site)[1]:
+            if theorem_to_source(sibling) != m.source:
+                continue
+            entry = orig.entry(key)
+            if any(p["label"] == label and p["outcome"] == "holds" for p in entry.probes):
+                return f"{label} sibling at {site.location} ({site.kind} `{site.text}`)"
+    return None
 
 
 def _site_keys(thm: S.Theorem, m: Mutant) -> list[str]:
@@ -477,7 +539,7 @@ class _Original:
 
 def _flag(orig: _Original, original: list[str], mutant_tree: S.Theorem, m: Mutant, options: Options,
           cache) -> tuple[str, str] | None:
-    """("necessity" | "tightness", why) when the mutant's report differs from the original's."""
+    """("tightness", why) when the mutant's report warns at the mutated site where the original's does not."""
     expected = [c.expect for c in orig.thm.checks]
     if not T.eligible(original, expected) or m.item < 0:
         return None
@@ -519,7 +581,8 @@ def mutate_theorem(thm: S.Theorem, file: str, options: Options, per_theorem: int
         else:
             r.outcome = "survived"
             if explain_survivors:
-                r.explained, r.explanation = explain(thm, mutant_tree, original, options)
+                r.explained, r.explanation = explain(thm, mutant_tree, original, options,
+                                                     _stronger_sibling(orig, m))
                 r.category = ("unchanged statement" if r.explanation.startswith("the statement is unchanged")
                               else "equivalent" if r.explanation.startswith("equivalent")
                               else "explained" if r.explained else "unexplained")
@@ -542,10 +605,11 @@ def _work(args):
 
 
 FORMULA = ("kill rate = (killed + flagged) / (mutants - stillborn - equivalent - unchanged statement); "
-           "killed: a check's verdict changes; flagged: the verdicts are the same but the report differs "
-           "(a necessity row, or a tightness probe at the mutated site that holds for one and fails for the "
-           "other, or exists for one only); equivalent: the checker proves original <=> mutant on the "
-           "original's checks; unchanged statement: only a check range moved, with the same verdict")
+           "killed: a check's verdict changes; flagged: the verdicts are the same but the mutant's tightness "
+           "report warns at the mutated site (a stronger sibling of the mutant holds, or its hypotheses are "
+           "vacuous) where the original's probe of that label fails or the original has no probe of that "
+           "label (it is already in the stronger form); equivalent: the checker proves original <=> mutant on "
+           "the original's checks; unchanged statement: only a check range moved, with the same verdict")
 
 
 def run_mutation(paths, timeout: float = 2.0, per_theorem: int | None = 8, jobs: int = 1,

@@ -51,6 +51,11 @@ def test_each_literal_defect_is_refuted_beside_its_corrected_form():
                                ("Rt-3.literal", "Rt-3"), ("H-5.literal", "H-5")]:
         assert literal in ids and corrected in ids, (literal, corrected)
         literal_checks = [c for (i, _), c in checks.items() if i == literal]
-        assert all(c["status"] == "refuted" and c["counterexample"] for c in literal_checks), literal
+        # The literal statement is refuted by its first check; the checks beside it pin where it
+        # holds (verified) and where it starts to fail (refuted), each as expected.
+        first = checks[(literal, 0)]
+        assert first["status"] == "refuted" and first["counterexample"], literal
+        assert all(c["status"] == c["expected"] for c in literal_checks), literal
+        assert all(c["counterexample"] for c in literal_checks if c["status"] == "refuted"), literal
         corrected_checks = [c for (i, _), c in checks.items() if i == corrected]
         assert all(c["status"] in ("proved", "verified") for c in corrected_checks), corrected

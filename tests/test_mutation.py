@@ -75,12 +75,13 @@ theorem C-3.t3 "bounded" {
     (swap,) = [m for m in mutants(thm) if m.operator == "swap-connective"]
     ok, why = explain(thm, parse_source(swap.source).theorems[0], ["proved"], Options(timeout=2))
     assert ok and why.startswith("equivalent"), why
-    # The tightness report of the original already says that the `or` hypothesis suffices, and the
-    # mutant has nothing to probe there: the report differs, so the mutant is flagged.
+    # The original's tightness report warns that the `or` hypothesis suffices (slack); the mutant IS
+    # that `or` form and has nothing to probe there. Its report differs only syntactically (a probe
+    # on one side only, the original's warning absent from the mutant): no flag. The mutant survives
+    # and is classified equivalent, outside the denominator of the kill rate.
     results = mutate_theorem(thm, "<t>", Options(timeout=2), None)
     (r,) = [r for r in results if r.operator == "swap-connective"]
-    assert (r.outcome, r.category) == ("flagged", "tightness"), r.explanation
-    assert "or sibling holds" in r.explanation
+    assert (r.outcome, r.category) == ("survived", "equivalent"), (r.outcome, r.explanation)
 
 
 def test_explain_claim_equivalence_directly():
@@ -121,6 +122,64 @@ theorem C-3.t5 "square" {
     assert sites(thm)
 
 
+def _entry(*probes, verdict=""):
+    from checker.tightness import Entry
+    return Entry("0:.#0", "comparison", "claim", "1:1", "x <= 1", verdict,
+                 [{"label": label, "sibling": "", "statuses": [], "outcome": o} for label, o in probes])
+
+
+def test_a_report_differing_only_syntactically_is_no_flag():
+    from checker.mutation import _difference
+    # The original warns (its strict sibling holds), the mutant is that strict form and has no probe.
+    assert _difference(_entry(("strict", "holds")), _entry(verdict="strict")) is None
+    # A probe on the mutant's side only, which fails (no warning): no flag.
+    assert _difference(_entry(verdict="strict"), _entry(("strict", "fails"))) is None
+    # The original's site has no entry at all: a mutant's probe alone is no flag.
+    assert _difference(None, _entry(("strict", "holds"))) is None
+    # Undecided probes never count, on either side.
+    assert _difference(_entry(("strict", "fails")), _entry(("strict", "undecided"))) is None
+    assert _difference(_entry(("strict", "undecided")), _entry(("strict", "holds"))) is None
+    # A warning on the mutant's side where the original's probe fails, or where the original is
+    # already in the stronger form, is the flag.
+    assert "sibling holds" in _difference(_entry(("strict", "fails")), _entry(("strict", "holds")))
+    assert "stronger form" in _difference(_entry(verdict="strict"), _entry(("strict", "holds")))
+
+
+def test_weakened_true_claim_whose_strict_sibling_holds_is_flagged():
+    # x < 1 on [0, 1) is proved; the flip x <= 1 is proved too (a weakening). The mutant's report
+    # warns that its strict sibling holds (slack); the original is already strict there: flagged.
+    thm = _thm("""
+theorem C-3.t7 "below one" {
+  param x : real in [0, 1)
+  claim x < 1
+  check symbolic expect proved
+}
+""")
+    results = mutate_theorem(thm, "<t>", Options(timeout=2), None)
+    (r,) = [r for r in results if r.operator == "flip-comparison"]
+    assert (r.outcome, r.category) == ("flagged", "tightness"), (r.outcome, r.explanation)
+    assert "strict sibling holds" in r.explanation and "stronger form" in r.explanation
+
+
+def test_survivor_of_a_statement_refuted_on_some_checks_and_verified_on_others_is_explained_per_side():
+    # The claim fails at x = 2 and holds on the checked values of [0, 1]; dropping the hypothesis x >= 0
+    # changes no verdict, and the mutant is not equivalent (at x = -2 the original holds vacuously, the
+    # mutant fails). Where the original fails, the mutant is a strengthening (mutant => original); where
+    # it holds, the claim holds at every checked value, so original => mutant holds there.
+    thm = _thm("""
+theorem C-3.t8 "square below one" {
+  param x : real
+  assume nonneg: x >= 0
+  claim x * x <= 1
+  check finite x in {-2, 2} expect refuted
+  check finite x in {0, 1/2, 1} expect verified
+}
+""")
+    (drop,) = [m for m in mutants(thm) if m.operator == "drop-assumption"]
+    ok, why = explain(thm, parse_source(drop.source).theorems[0], ["refuted", "verified"], Options(timeout=2))
+    assert ok and "where the original holds (check 2)" in why and "where it fails (check 1)" in why, why
+
+
 def test_vacuous_hypotheses_are_reported():
     from checker.tightness import analyse
     text = """
@@ -141,8 +200,15 @@ theorem C-3.t6 "probabilities" {
 
 # ---- the short tier of `make reliability` ------------------------------------------------------
 
-SAMPLE = {"C-3", "C-3.half-log", "C-1.pairs", "Rt-2.limit", "Rt-3.independent", "M-1.inverse", "H-4.vanish",
-          "M-1.limit", "Rt-1.e", "H-5.per-fact", "R-1.mediation", "H-2.unbounded"}
+# A sample that represents the corpus rather than its easy part: 17 theorems from all five files;
+# 6 of the paper's literal defects (refuted, with the checks that pin where they fail and where they
+# hold: C-3.half-log, C-1.literal-order, H-1.boundary, H-7.literal, M-1.interaction, Rt-3.literal),
+# more than their share of the corpus (15 of 95); symbolic, finite, limit and sum statements; and one
+# of the 8 theorems with survivors (Rt-3.independent, whose nonnegativity hypotheses are slack: 2
+# survivors in 52 scored mutants, against 13 in 295 for the whole corpus).
+SAMPLE = {"C-3", "C-3.half-log", "C-1.pairs", "C-1.literal-order", "H-1.boundary", "H-2.unbounded", "H-4.vanish",
+          "H-5.per-fact", "H-7.literal", "M-1.inverse", "M-1.limit", "M-1.interaction", "R-3", "Rt-1.e",
+          "Rt-2.limit", "Rt-3.independent", "Rt-3.literal"}
 
 
 def test_mutation_sample_meets_the_targets(tmp_path):
