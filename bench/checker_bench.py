@@ -78,13 +78,15 @@ def finite_checks() -> list[dict]:
             for index, check in enumerate(thm.checks):
                 if check.kind != "finite":
                     continue
-                # the first range with a literal integer bound, else the first literal integer value
-                scale = next((b.name for b in check.bindings if b.kind == "range" and _int_literal(b.values[1])),
+                # the first range with a literal integer bound, else the first literal integer value;
+                # a table fixes a function's values point by point, so its sizes cannot grow
+                tables = [b.name for b in check.bindings if b.kind == "table"]
+                scale = None if tables else next((b.name for b in check.bindings if b.kind == "range" and _int_literal(b.values[1])),
                              None) or next((b.name for b in check.bindings
                                             if b.kind == "value" and _int_literal(b.values[0])), None)
                 out.append({"theorem": thm.id, "check": index, "file": str(path.relative_to(ROOT)),
                             "line": check.span.line, "expect": check.expect, "binding": scale,
-                            "source_text": path.read_text()})
+                            "tables": tables, "source_text": path.read_text()})
     return out
 
 
@@ -164,7 +166,8 @@ def reach_one(entry: dict, budgets: tuple[float, float] = (1.0, 10.0)) -> dict:
     text, file = entry["source_text"], entry["file"]
     out = {k: entry[k] for k in ("theorem", "check", "file", "line", "expect", "binding")}
     if entry["binding"] is None:
-        out["note"] = "no integer range or value given as a literal to scale (sets and tables only)"
+        out["note"] = (f"a table fixes {', '.join(entry['tables'])} point by point: its sizes cannot grow"
+                       if entry.get("tables") else "no integer range or value given as a literal to scale (sets only)")
         return out
     module = parse_source(text, file)
     thm = next(t for t in module.theorems if t.id == entry["theorem"])

@@ -91,6 +91,9 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
            f"z3 {env.get('z3', '?')}, cvc5 {env.get('cvc5', '?')}.",
            "The machine is shared, so absolute times move from run to run; each target is a ratio of two "
            "measurements taken in this run, side by side.", ""]
+    for r in state.get("redone", []):
+        out += [f"The section *{r['section']}* was measured again on {r['at']} (`python -m bench --redo "
+                f"{r['section']}`); every ratio still comes from measurements taken side by side.", ""]
     if env.get("quick"):
         out += ["**Quick (smoke) run: short lengths only; not the figures the README quotes.**", ""]
     out += ["## Targets", "", "| measurement | target | measured | met |", "|---|---|---|---|"]
@@ -106,9 +109,10 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
         out += ["## 1. Verify", "",
                 f"`make verify` over {mv['checks']} checks of {mv['theorems']} theorems (necessity analysis and "
                 f"catalogue included): cold {mv['cold']['seconds']:.1f} s (no build folder, no bytecode), warm "
-                f"{mv['warm']['seconds']:.1f} s; exit codes {mv['cold']['exit']} and {mv['warm']['exit']}. The checks "
-                f"themselves take {mv['checks_seconds']:.1f} s of that; the rest is the necessity analysis, start-up "
-                "and the catalogue.", "",
+                f"{mv['warm']['seconds']:.1f} s; exit codes {mv['cold']['exit']} and {mv['warm']['exit']}. The checks' own "
+                f"times add up to {mv['checks_seconds']:.1f} s, spread over one worker process per core; the "
+                "necessity and tightness analyses, the cvc5 re-check (from its cache when warm), start-up and "
+                "the catalogue make up the rest.", "",
                 f"Importing the checker (`checker.api`, `checker.engine`, `checker.cli`) takes {imp['seconds'] * 1000:.0f} ms "
                 f"(median of {len(imp['runs'])} fresh interpreters; the interpreter itself starts in "
                 f"{imp['interpreter_start_seconds'] * 1000:.0f} ms); torch or transformers imported: "
@@ -163,15 +167,22 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
                 f"beyond the loaded model (the machine has {_mb(a['machine_bytes'])}).", "",
                 "| N | plain s | probe s | eager s | plain peak | probe peak | eager peak | eager maps need |",
                 "|---|---|---|---|---|---|---|---|"]
+        def oom(mode, n):
+            if mode == "eager" and attention_need(n) < a["machine_bytes"]:
+                return "OOM (cap)"           # would fit the machine, not the room the baseline was given
+            return "OOM"
         for n in sorted({p["N"] for p in a["plain"]["points"]}):
             cells = []
             for mode in ("plain", "probe", "eager"):
                 p = _point(a, mode, n)
-                cells.append("OOM" if p is None or p.get("oom") else f"{p['seconds']:.2f}")
+                cells.append(oom(mode, n) if p is None or p.get("oom") else f"{p['seconds']:.2f}")
             for mode in ("plain", "probe", "eager"):
                 p = _point(a, mode, n)
-                cells.append("OOM" if p is None or p.get("oom") else _mb(p["peak_bytes"]))
+                cells.append(oom(mode, n) if p is None or p.get("oom") else _mb(p["peak_bytes"]))
             out.append(f"| {n} | " + " | ".join(cells) + f" | {_mb(attention_need(n))} |")
+        out += ["", "OOM: the eager pass failed to allocate. *(cap)*: its maps alone would fit this machine's "
+                "memory but not the room the baseline is given (so the benchmark cannot push the shared "
+                "machine into swap); where they need more than the machine has, no cap is involved."]
         if "agreement_max_abs" in a["probe"]:
             out += ["", f"The probe's rows equal the eager maps' last rows to {a['probe']['agreement_max_abs']:.1e} "
                     f"(largest absolute difference of a weight, N = {a['probe']['agreement_N']})."]

@@ -102,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="parallel reach measurements (default 2)")
     parser.add_argument("--quick", action="store_true", help="short lengths only (a smoke run; not for RESULTS.md)")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--redo", default="", help="comma-separated sections of the last run to measure again, "
+                        "keeping the others (every ratio is taken within one section)")
+    parser.add_argument("--report", action="store_true", help="only write RESULTS.md from the saved run")
     parser.add_argument("--out", default=str(ROOT / "bench"), help="where results.json and RESULTS.md go")
     args = parser.parse_args(argv)
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -113,7 +116,18 @@ def main(argv: list[str] | None = None) -> int:
     state_file = STATE / "state.json"
     fingerprint = _fingerprint(args)
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
-    if args.fresh or state.get("fingerprint") != fingerprint or state.get("complete"):
+    redo = [x.strip() for x in args.redo.split(",") if x.strip()]
+    if [x for x in redo if x not in SECTIONS]:
+        parser.error(f"unknown section(s) to redo; choose from {', '.join(SECTIONS)}")
+    if args.report or redo:
+        if not state.get("sections"):
+            parser.error("no saved run in build/bench to report on or to complete")
+        for name in redo:
+            state["sections"].pop(name, None)
+            state.setdefault("redone", []).append({"section": name, "at": time.strftime("%Y-%m-%d %H:%M:%S")})
+        state["fingerprint"], state["complete"] = fingerprint, False
+        wanted = redo
+    elif args.fresh or state.get("fingerprint") != fingerprint or state.get("complete"):
         state = {"fingerprint": fingerprint, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                  "sections": {}, "complete": False}
     elif state["sections"]:
