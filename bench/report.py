@@ -86,7 +86,8 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
     out = ["# Benchmarks", "",
            f"`make bench` (`python -m bench`), run started {state['started']}"
            + (f" at commit {env['commit']}" if env.get("commit") else "") + ".",
-           f"Machine: {env.get('cpu', '?')}, {env.get('cores', '?')} cores, torch threads {env.get('threads', '?')}; "
+           f"Machine: {env.get('cpu', '?')}, {env.get('cores', '?')} cores, torch threads {env.get('threads', '?')}, "
+           f"models on {env.get('device', 'cpu')}; "
            f"Python {env.get('python', '?')}, torch {env.get('torch', '?')}, transformers {env.get('transformers', '?')}, "
            f"z3 {env.get('z3', '?')}, cvc5 {env.get('cvc5', '?')}.",
            "The machine is shared, so absolute times move from run to run; each target is a ratio of two "

@@ -27,13 +27,14 @@ LENGTHS = (512, 1024, 2048, 4096, 8192)
 SWEEP_LENGTHS = (512, 1024, 2048)
 SWEEP_DEPTHS = (0.1, 0.3, 0.5, 0.7, 0.9)       # the needle probe's full-grid depths
 GiB = 1 << 30
+DEVICE = ["cpu"]        # set from --device before any model measurement
 
 
 def _fingerprint(args) -> str:
     digest = hashlib.sha256()
     for path in sorted((ROOT / "bench").glob("*.py")):
         digest.update(path.read_bytes())
-    digest.update(json.dumps([args.threads, args.quick, platform.python_version()]).encode())
+    digest.update(json.dumps([args.threads, args.quick, args.device, platform.python_version()]).encode())
     return digest.hexdigest()[:16]
 
 
@@ -46,7 +47,7 @@ def _mem_available() -> int:
 
 
 def _child(args: list[str], threads: int, cap: int | None = None, timeout: float = 1800) -> dict:
-    env = {**os.environ, "BENCH_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "BENCH_THREADS": str(threads), "PYTHONPATH": str(ROOT), "BENCH_DEVICE": DEVICE[0]}
     if cap:
         env["BENCH_CAP_BYTES"] = str(cap)
     proc = subprocess.run([sys.executable, "-m", "bench.model_child", *args], cwd=ROOT, env=env,
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: all cores)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                         help="parallel reach measurements (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda for the model measurements (default cpu)")
     parser.add_argument("--quick", action="store_true", help="short lengths only (a smoke run; not for RESULTS.md)")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     parser.add_argument("--redo", default="", help="comma-separated sections of the last run to measure again, "
@@ -107,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="only write RESULTS.md from the saved run")
     parser.add_argument("--out", default=str(ROOT / "bench"), help="where results.json and RESULTS.md go")
     args = parser.parse_args(argv)
+    DEVICE[0] = args.device
+    if args.device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            parser.error("--device cuda was asked for, but no GPU is available here")
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in SECTIONS]
     if unknown:
@@ -148,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {name} done in {result['section_seconds']:.0f} s", file=sys.stderr)
     state["complete"] = True
     state["seconds_this_invocation"] = time.perf_counter() - started
-    state["environment"] = environment(args)
+    if not ((args.report or redo) and state.get("environment")):
+        state["environment"] = environment(args)      # a re-rendered or completed run keeps its own
     state_file.write_text(json.dumps(state))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -161,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def environment(args) -> dict:
     info = {"python": platform.python_version(), "machine": platform.machine(),
-            "cores": os.cpu_count(), "threads": args.threads, "quick": args.quick}
+            "cores": os.cpu_count(), "threads": args.threads, "quick": args.quick, "device": args.device}
     try:
         import z3
         info["z3"] = z3.get_version_string()
