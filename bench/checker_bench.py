@@ -103,7 +103,6 @@ def scaled_source(text: str, file: str, theorem: str, check_index: int, binding:
     """The theorem with only the chosen check, its range `binding` ending at `hi` and no timeout
     of its own (the benchmark's limit applies)."""
     from checker import syntax as S
-    from checker.mutation import _rebuild
     from checker.parser import parse_source
     from checker.printer import theorem_to_source
     module = parse_source(text, file)
@@ -120,7 +119,7 @@ def scaled_source(text: str, file: str, theorem: str, check_index: int, binding:
                 for b in item.bindings)
             item = replace(item, bindings=bindings, timeout=None)
         items.append(item)
-    return theorem_to_source(_rebuild(thm, tuple(items)))
+    return theorem_to_source(S.rebuild(thm, tuple(items)))
 
 
 def _attempt(text: str, budget: float, conn) -> None:
@@ -138,24 +137,26 @@ def _attempt(text: str, budget: float, conn) -> None:
     conn.close()
 
 
-def run_attempt(text: str, budget: float) -> dict:
-    """Decide one check in a forked child; kill it at budget + 1 s."""
+def _run_in_child(target, args, budget) -> dict:
+    """target(*args, conn) in a forked child that sends one dict; killed at budget + 1 s and
+    reported as a timeout."""
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_attempt, args=(text, budget, child))
+    proc = ctx.Process(target=target, args=(*args, child))
     start = time.perf_counter()
     proc.start()
     child.close()
-    got = parent.poll(budget + 1)
-    result = parent.recv() if got else None
+    result = parent.recv() if parent.poll(budget + 1) else None
     proc.join(0.5)
     if proc.is_alive():
         proc.kill()
         proc.join()
-    wall = time.perf_counter() - start
-    if result is None:
-        return {"status": "timeout", "seconds": wall}
-    return result
+    return result or {"status": "timeout", "seconds": time.perf_counter() - start}
+
+
+def run_attempt(text: str, budget: float) -> dict:
+    """Decide one check in a forked child; kill it at budget + 1 s."""
+    return _run_in_child(_attempt, (text, budget), budget)
 
 
 def reach_one(entry: dict, budgets: tuple[float, float] = (1.0, 10.0)) -> dict:
@@ -245,21 +246,6 @@ def _quantified_z3(n: int, budget: float) -> dict:
 def _quantified_attempt(n, budget, conn):
     conn.send(_quantified_z3(n, budget))
     conn.close()
-
-
-def _run_in_child(target, args, budget) -> dict:
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=target, args=(*args, child))
-    start = time.perf_counter()
-    proc.start()
-    child.close()
-    result = parent.recv() if parent.poll(budget + 1) else None
-    proc.join(0.5)
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
-    return result or {"status": "timeout", "seconds": time.perf_counter() - start}
 
 
 def diagonal_encodings(budget: float = 10.0, cap: int = 16_384) -> dict:

@@ -155,13 +155,6 @@ def _rewrites(e: S.Expr, path: tuple = ()):
                     yield op, node, new, replace(e, **{f.name: value[:i] + (sub,) + value[i + 1:]}), p
 
 
-def _rebuild(thm: S.Theorem, items: tuple) -> S.Theorem:
-    return replace(
-        thm, items=items,
-        lets=tuple(i for i in items if isinstance(i, S.Let)),
-        assumptions=tuple(i for i in items if isinstance(i, S.Assume)),
-        claims=tuple(i for i in items if isinstance(i, S.Claim)),
-        checks=tuple(i for i in items if isinstance(i, S.Check)))
 
 
 def _all_mutants(thm: S.Theorem) -> list[Mutant]:
@@ -170,7 +163,7 @@ def _all_mutants(thm: S.Theorem) -> list[Mutant]:
     seen = {theorem_to_source(thm)}
 
     def add(op, node, before, after, items, section, item=-1, path=()):
-        text = theorem_to_source(_rebuild(thm, items))
+        text = theorem_to_source(S.rebuild(thm, items))
         if text in seen:  # the same text by another rewrite (1 + 1 = 1 * 2), or no change
             return
         seen.add(text)
@@ -303,7 +296,7 @@ def _relation_theorem(orig: S.Theorem, claim: S.Expr, keep_assumptions: bool, ch
                   and (not isinstance(i, S.Check) or any(i is c for c in kept)))
     first_check = next((k for k, i in enumerate(items) if isinstance(i, S.Check)), len(items))
     items = items[:first_check] + (S.Claim(claim),) + items[first_check:]
-    return theorem_to_source(_rebuild(orig, items))
+    return theorem_to_source(S.rebuild(orig, items))
 
 
 def _holds(text: str, options: Options) -> tuple[bool, str]:

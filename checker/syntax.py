@@ -5,7 +5,7 @@ Nodes are frozen dataclasses. Spans take no part in equality, so a tree printed 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from .errors import NO_SPAN, Span
@@ -249,3 +249,14 @@ class Theorem:
 class Module:
     file: str
     theorems: tuple[Theorem, ...]
+
+
+def rebuild(thm: Theorem, items: tuple) -> Theorem:
+    """The theorem with its items (in source order) replaced, and its per-kind lists made to match."""
+    return replace(
+        thm, items=items,
+        lets=tuple(i for i in items if isinstance(i, Let)),
+        assumptions=tuple(i for i in items if isinstance(i, Assume)),
+        claims=tuple(i for i in items if isinstance(i, Claim)),
+        checks=tuple(i for i in items if isinstance(i, Check)),
+        witnesses=tuple(i for i in items if isinstance(i, Witness)))

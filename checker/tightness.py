@@ -193,17 +193,9 @@ def _collect(e, path, polarity, k, attr, section, out):
 
 def _with_item(thm: S.Theorem, k: int, item) -> S.Theorem:
     items = thm.items[:k] + (item,) + thm.items[k + 1:]
-    return _rebuild(thm, items)
+    return S.rebuild(thm, items)
 
 
-def _rebuild(thm: S.Theorem, items: tuple) -> S.Theorem:
-    return replace(
-        thm, items=items,
-        lets=tuple(i for i in items if isinstance(i, S.Let)),
-        assumptions=tuple(i for i in items if isinstance(i, S.Assume)),
-        claims=tuple(i for i in items if isinstance(i, S.Claim)),
-        checks=tuple(i for i in items if isinstance(i, S.Check)),
-        witnesses=tuple(i for i in items if isinstance(i, S.Witness)))
 
 
 def _edit(thm: S.Theorem, site: Site, new_node: S.Expr) -> S.Theorem:
@@ -218,7 +210,7 @@ def probes(thm: S.Theorem, site: Site) -> tuple[str, list[tuple[str, S.Theorem]]
         items = tuple(i for i in thm.items if not isinstance(i, (S.Claim, S.Witness)))
         first_check = next((k for k, i in enumerate(items) if isinstance(i, S.Check)), len(items))
         items = items[:first_check] + (S.Claim(S.BoolLit(False)),) + items[first_check:]
-        return "", [("claim false", _rebuild(thm, items))]
+        return "", [("claim false", S.rebuild(thm, items))]
     node = node_at(getattr(thm.items[site.item], site.attr), site.path)
     if site.kind == "constant":
         c = constant_value(node)
