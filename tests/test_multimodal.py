@@ -30,7 +30,7 @@ def one_thread():
 
 TINY = probe.Config(sizes=((8, 1, 2), (12, 1, 2), (16, 1, 2)), steps=24, batch=32, data_model=(8, 1, 2),
                     data_sizes=(64, 128, 256), mix_model=(8, 1, 2), text_fractions=(0.25, 0.5, 0.75),
-                    extra_fractions=(0.25, 0.5, 0.75), entities=16, eval_samples=256, checkpoints=2)
+                    extra_fractions=(0.25, 0.5, 0.75), entities=16, eval_samples=256, checkpoints=2, seeds=(0,))
 
 
 # ---------------------------------------------------------------- data
@@ -232,7 +232,7 @@ def test_every_key_of_both_presets_names_one_training():
         images = {round(s.steps * s.batch * (1 - s.data.text_fraction), -2) for s in extra}
         assert len(images) == 1                                  # the same image data at every point
         assert all(s.train_samples > 0 for k, s in zip(keys, specs) if k.startswith("data"))
-    assert len(probe.keys(probe.Config.preset(False))) == 17
+    assert len(probe.keys(probe.Config.preset(False))) == 34          # 17 trainings x 2 seeds
 
 
 def test_probe_resumes_and_skips_finished_trainings(tmp_path, monkeypatch):
