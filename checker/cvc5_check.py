@@ -61,34 +61,24 @@ def _solve(body: str, logic: str | None, timeout_s: float) -> tuple[str, str]:
 def recheck(smt2_text: str, timeout_s: float = 10.0) -> tuple[str, str]:
     """cvc5's answer to one SMT-LIB query, in a child process that is killed if cvc5 overruns
     its own time limit (seen on some quantified queries): a hang becomes unknown, never a wait."""
-    import multiprocessing
-    context = multiprocessing.get_context("fork")
-    parent, child = context.Pipe(duplex=False)
-    process = context.Process(target=_recheck_child, args=(smt2_text, timeout_s, child), daemon=True)
-    process.start()
-    child.close()
-    answer = ("unknown", f"cvc5 overran its limit and was stopped after {3 * timeout_s + 2:g} s")
-    if parent.poll(3 * timeout_s + 2):
-        try:
-            answer = parent.recv()
-        except EOFError:
-            answer = ("unknown", "cvc5 stopped without an answer")
-    if process.is_alive():
-        process.kill()
-    process.join()
-    return answer
+    answer, reason, _ = _run_children([smt2_text], timeout_s, 1)[0]
+    return answer, reason
 
 
 def recheck_many(texts: list[str], timeout_s: float = 10.0, jobs: int = 1) -> list[tuple[str, str]]:
     """`recheck` of several queries with up to `jobs` cvc5 children at once, each with the same
     hard stop; answers in the order of `texts`."""
-    if jobs <= 1 or len(texts) < 2:
-        return [recheck(t, timeout_s) for t in texts]
+    return [(answer, reason) for answer, reason, _ in _run_children(texts, timeout_s, jobs)]
+
+
+def _run_children(texts: list[str], timeout_s: float, jobs: int) -> list[tuple[str, str, float]]:
+    """(answer, reason, seconds) for each text, from up to `jobs` cvc5 children at once; a child
+    still running 3 x its limit + 2 s after it started is killed and its answer is unknown."""
     import multiprocessing
     from multiprocessing.connection import wait
     context = multiprocessing.get_context("fork")
-    answers: list[tuple[str, str] | None] = [None] * len(texts)
-    running: dict = {}                      # parent end of the pipe -> (index, process, deadline)
+    answers: list[tuple[str, str, float] | None] = [None] * len(texts)
+    running: dict = {}                      # parent end of the pipe -> (index, process, started)
     pending = list(range(len(texts)))
     limit = 3 * timeout_s + 2
 
@@ -97,26 +87,27 @@ def recheck_many(texts: list[str], timeout_s: float = 10.0, jobs: int = 1) -> li
         process = context.Process(target=_recheck_child, args=(texts[i], timeout_s, child), daemon=True)
         process.start()
         child.close()
-        running[parent] = (i, process, time.monotonic() + limit)
+        running[parent] = (i, process, time.monotonic())
 
     while pending or running:
-        while pending and len(running) < jobs:
+        while pending and len(running) < max(1, jobs):
             start(pending.pop(0))
-        soonest = min(deadline for _, _, deadline in running.values())
+        soonest = min(started + limit for _, _, started in running.values())
         for conn in wait(list(running), timeout=max(0.0, soonest - time.monotonic())):
-            i, process, _ = running.pop(conn)
+            i, process, started = running.pop(conn)
             try:
-                answers[i] = conn.recv()
+                answer, reason = conn.recv()
             except EOFError:
-                answers[i] = ("unknown", "cvc5 stopped without an answer")
+                answer, reason = "unknown", "cvc5 stopped without an answer"
             process.join()
+            answers[i] = (answer, reason, time.monotonic() - started)
         now = time.monotonic()
-        for conn, (i, process, deadline) in list(running.items()):
-            if now >= deadline:
+        for conn, (i, process, started) in list(running.items()):
+            if now >= started + limit:
                 running.pop(conn)
                 process.kill()
                 process.join()
-                answers[i] = ("unknown", f"cvc5 overran its limit and was stopped after {limit:g} s")
+                answers[i] = ("unknown", f"cvc5 overran its limit and was stopped after {limit:g} s", now - started)
     return answers  # type: ignore[return-value]
 
 
@@ -175,15 +166,8 @@ def _resolve(path: str, report_path: Path) -> Path:
 def recheck_cached(smt2_text: str, timeout_s: float, cache=None) -> tuple[str, str, bool]:
     """`recheck`, through `cache` (a checker.cache.Cache) when given: (answer, reason, from_cache).
     The key is the exact file text, cvc5's limit and options, and the tool versions."""
-    options = {"timeout_s": timeout_s, "cvc5_options": CVC5_OPTIONS}
-    if cache is not None:
-        hit = cache.get("cvc5", smt2_text, options)
-        if _valid(hit):
-            return hit[0], hit[1], True
-    answer, reason = recheck(smt2_text, timeout_s)
-    if cache is not None:  # unknowns too (a limit hit, a stopped run): reported as unknown each time, never hidden
-        cache.put("cvc5", smt2_text, [answer, reason], options)
-    return answer, reason, False
+    answer, reason, cached, _ = _answers([smt2_text], timeout_s, cache, 1)[smt2_text]
+    return answer, reason, cached
 
 
 def _valid(hit) -> bool:
@@ -191,28 +175,21 @@ def _valid(hit) -> bool:
             and isinstance(hit[1], str))
 
 
-def _prefetch(report: dict, report_path: Path, timeout_s: float, cache, jobs: int) -> dict:
-    """cvc5's answer to every query of the report, keyed by the query text: from the cache where
-    it holds a valid entry, otherwise computed `jobs` at a time (and stored in the cache).
-    Values are (answer, reason, from_cache)."""
+def _answers(texts: list[str], timeout_s: float, cache, jobs: int) -> dict[str, tuple[str, str, bool, float]]:
+    """cvc5's answer to each distinct text: (answer, reason, from_cache, seconds), from the cache
+    where it holds a valid entry, otherwise computed `jobs` at a time and stored in the cache."""
     options = {"timeout_s": timeout_s, "cvc5_options": CVC5_OPTIONS}
-    out: dict[str, tuple[str, str, bool]] = {}
+    out: dict[str, tuple[str, str, bool, float]] = {}
     todo: list[str] = []
-    for check in report.get("checks", []):
-        for raw in check.get("smt2") or []:
-            try:
-                text = _resolve(raw, report_path).read_text()
-            except OSError:
-                continue
-            if text in out or text in todo:
-                continue
-            hit = cache.get("cvc5", text, options) if cache is not None else None
-            if _valid(hit):
-                out[text] = (hit[0], hit[1], True)
-            else:
-                todo.append(text)
-    for text, (answer, reason) in zip(todo, recheck_many(todo, timeout_s, jobs)):
-        out[text] = (answer, reason, False)
+    for text in dict.fromkeys(texts):
+        hit = cache.get("cvc5", text, options) if cache is not None else None
+        if _valid(hit):
+            out[text] = (hit[0], hit[1], True, 0.0)
+        else:
+            todo.append(text)
+    for text, (answer, reason, seconds) in zip(todo, _run_children(todo, timeout_s, jobs)):
+        out[text] = (answer, reason, False, seconds)
+        # unknowns too (a limit hit, a stopped run): reported as unknown each time, never hidden
         if cache is not None:
             cache.put("cvc5", text, [answer, reason], options)
     return out
@@ -223,12 +200,7 @@ def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None, jobs: 
     report_path = Path(report_json_path)
     report = json.loads(report_path.read_text())
     started = time.perf_counter()
-    fresh = _prefetch(report, report_path, timeout_s, cache, jobs) if jobs > 1 else {}
-    seen: set[str] = set()
-    files, disagree, unknown = [], [], []
-    agree = 0
-    widened = 0
-    cached_count = 0
+    files, texts, seen = [], {}, set()
     for check in report.get("checks", []):
         for raw in check.get("smt2") or []:
             path = _resolve(raw, report_path)
@@ -236,38 +208,38 @@ def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None, jobs: 
                 continue
             seen.add(str(path))
             entry = {"file": str(path), "id": check.get("id"), "check": check.get("check_index")}
+            files.append(entry)
             try:
-                text = path.read_text()
+                texts[str(path)] = path.read_text()
             except OSError as err:
                 entry.update(z3="unknown", cvc5="unknown", reason=f"cannot read the file: {err}")
-                unknown.append(entry)
-                files.append(entry)
-                continue
-            z3_says = z3_answer(text)
-            t0 = time.perf_counter()
-            if text in fresh:
-                cvc5_says, reason, cached = fresh[text]
-            else:
-                cvc5_says, reason, cached = recheck_cached(text, timeout_s, cache)
-            cached_count += cached
-            entry.update(z3=z3_says or "unknown", cvc5=cvc5_says, seconds=round(time.perf_counter() - t0, 3),
-                         cached=cached)
-            if "widened to" in reason:
-                widened += 1
-            if reason:
-                entry["reason"] = reason
-            files.append(entry)
-            if z3_says is None:
-                entry["reason"] = "z3's answer is not recorded in the file" + (f"; {reason}" if reason else "")
-                unknown.append(entry)
-            elif z3_says == "unknown" or cvc5_says == "unknown":
-                if z3_says == "unknown":
-                    entry["reason"] = "z3 answered unknown" + (f"; {reason}" if reason else "")
-                unknown.append(entry)
-            elif z3_says == cvc5_says:
-                agree += 1
-            else:
-                disagree.append(entry)
+    answers = _answers(list(texts.values()), timeout_s, cache, jobs)
+    disagree, unknown = [], []
+    agree = widened = cached_count = 0
+    for entry in files:
+        if entry["file"] not in texts:
+            unknown.append(entry)
+            continue
+        text = texts[entry["file"]]
+        z3_says = z3_answer(text)
+        cvc5_says, reason, cached, seconds = answers[text]
+        cached_count += cached
+        entry.update(z3=z3_says or "unknown", cvc5=cvc5_says, seconds=round(seconds, 3), cached=cached)
+        if "widened to" in reason:
+            widened += 1
+        if reason:
+            entry["reason"] = reason
+        if z3_says is None:
+            entry["reason"] = "z3's answer is not recorded in the file" + (f"; {reason}" if reason else "")
+            unknown.append(entry)
+        elif z3_says == "unknown" or cvc5_says == "unknown":
+            if z3_says == "unknown":
+                entry["reason"] = "z3 answered unknown" + (f"; {reason}" if reason else "")
+            unknown.append(entry)
+        elif z3_says == cvc5_says:
+            agree += 1
+        else:
+            disagree.append(entry)
     n, d = len(files), len(disagree)
     decided_by_both = agree + d
     return {
