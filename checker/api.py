@@ -65,12 +65,15 @@ def load_files(files: list[Path]) -> list[CoreTheorem]:
     return theorems
 
 
+def _selected(theorems: list[CoreTheorem], only: str | None) -> list[CoreTheorem]:
+    """The theorems `--only ID` names: ID itself and its siblings ID.*; all without it."""
+    return [t for t in theorems if not only or t.id == only or t.id.startswith(only + ".")]
+
+
 def verify_theorems(theorems: list[CoreTheorem], options: Options, only: str | None = None,
                     progress=None) -> list[CheckResult]:
     results = []
-    for thm in theorems:
-        if only and not (thm.id == only or thm.id.startswith(only + ".")):
-            continue
+    for thm in _selected(theorems, only):
         for check in thm.checks:
             result = run_check(thm, check, options)
             results.append(result)
@@ -96,19 +99,12 @@ def verify_parallel(theorems: list[CoreTheorem], options: Options, only: str | N
     `jobs` forked worker processes; results come back in the theorems' order, exactly as a
     sequential run gives them (each check has its own solver context and query files)."""
     from .necessity import analyse
-    selected = [t for t in theorems if not only or t.id == only or t.id.startswith(only + ".")]
+    selected = _selected(theorems, only)
+    if jobs <= 1 or len(selected) < 2:
+        results = verify_theorems(selected, options, progress=progress)
+        return results, ([row for t in selected for row in analyse(t, options)] if necessity else [])
     results: list[CheckResult] = []
     rows = []
-    if jobs <= 1 or len(selected) < 2:
-        for thm in selected:
-            for check in thm.checks:
-                result = run_check(thm, check, options)
-                results.append(result)
-                if progress:
-                    progress(result)
-            if necessity:
-                rows += analyse(thm, options)
-        return results, rows
     import multiprocessing
     _POOL_STATE.update(theorems=selected, options=options, necessity=necessity)
     try:
