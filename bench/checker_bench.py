@@ -73,7 +73,8 @@ def finite_checks() -> list[dict]:
     from checker.parser import parse_source
     out = []
     for path in statement_files([str(ROOT / "proofs")]):
-        module = parse_source(path.read_text(), str(path.relative_to(ROOT)))
+        text = path.read_text()
+        module = parse_source(text, str(path.relative_to(ROOT)))
         for thm in module.theorems:
             for index, check in enumerate(thm.checks):
                 if check.kind != "finite":
@@ -81,12 +82,14 @@ def finite_checks() -> list[dict]:
                 # the first range with a literal integer bound, else the first literal integer value;
                 # a table fixes a function's values point by point, so its sizes cannot grow
                 tables = [b.name for b in check.bindings if b.kind == "table"]
-                scale = None if tables else next((b.name for b in check.bindings if b.kind == "range" and _int_literal(b.values[1])),
-                             None) or next((b.name for b in check.bindings
-                                            if b.kind == "value" and _int_literal(b.values[0])), None)
+                ranges = [b for b in check.bindings if b.kind == "range" and _int_literal(b.values[1])]
+                values = [b for b in check.bindings if b.kind == "value" and _int_literal(b.values[0])]
+                scale = None if tables else (ranges + values or [None])[0]
                 out.append({"theorem": thm.id, "check": index, "file": str(path.relative_to(ROOT)),
-                            "line": check.span.line, "expect": check.expect, "binding": scale,
-                            "tables": tables, "source_text": path.read_text()})
+                            "line": check.span.line, "expect": check.expect,
+                            "binding": scale.name if scale else None,
+                            "corpus_bound": _bound(scale).value.numerator if scale else None,
+                            "tables": tables, "source_text": text})
     return out
 
 
@@ -163,18 +166,13 @@ def reach_one(entry: dict, budgets: tuple[float, float] = (1.0, 10.0)) -> dict:
     """Double the check's upper bound from the corpus's value while it is decided as expected
     within the larger budget; report the largest bound decided within each budget."""
     small, large = budgets
-    from checker.parser import parse_source
     text, file = entry["source_text"], entry["file"]
     out = {k: entry[k] for k in ("theorem", "check", "file", "line", "expect", "binding")}
     if entry["binding"] is None:
         out["note"] = (f"a table fixes {', '.join(entry['tables'])} point by point: its sizes cannot grow"
                        if entry.get("tables") else "no integer range or value given as a literal to scale (sets only)")
         return out
-    module = parse_source(text, file)
-    thm = next(t for t in module.theorems if t.id == entry["theorem"])
-    binding = next(b for b in thm.checks[entry["check"]].bindings if b.name == entry["binding"])
-    hi = _bound(binding).value.numerator
-    out["corpus_bound"] = hi
+    hi = out["corpus_bound"] = entry["corpus_bound"]
     trail = []
     while hi <= CAP:
         got = run_attempt(scaled_source(text, file, entry["theorem"], entry["check"], entry["binding"], hi), large)
