@@ -261,7 +261,7 @@ def term_to_text(t: Term) -> str:
     if isinstance(t, Var):
         return t.display
     if isinstance(t, App):
-        return f"{t.fn}({', '.join(term_to_text(a) for a in t.args)})"
+        return f"{t.fn.split('#')[0]}({', '.join(term_to_text(a) for a in t.args)})"
     if isinstance(t, Op):
         a = [term_to_text(x) for x in t.args]
         infix = {"add": " + ", "mul": " * ", "div": " / ", "pow": " ^ ", "lt": " < ",
@@ -282,7 +282,7 @@ def term_to_text(t: Term) -> str:
             return f"({t.op} {head} : {term_to_text(t.body)})"
         return f"{t.op}({head}, {term_to_text(t.body)})"
     if isinstance(t, FunBind):
-        return f"({t.kind} {t.var} : ... : {term_to_text(t.body)})"
+        return f"({t.kind} {t.var.split('#')[0]} : ... : {term_to_text(t.body)})"
     if isinstance(t, Limit):
         return f"limit({t.var.display} -> {t.point}, {term_to_text(t.body)})"
     return repr(t)

@@ -405,7 +405,11 @@ class Elaborator:
 
     def _FunQuant(self, e: S.FunQuant, scope: _Scope):
         sig = self.fun_sig(e.ftype, scope)
-        inner = scope.child(**{e.var: ("fun", e.var, sig)})
+        # A name of its own: the bound function must never be confused with a function
+        # parameter it shadows (grounding would read the parameter's values).
+        self.counter += 1
+        bound = f"{e.var}#{self.counter}"
+        inner = scope.child(**{e.var: ("fun", bound, sig)})
         body = self.boolean(e.body, inner)
         witness = None
         w = self.witnesses.get(e.var)
@@ -422,7 +426,7 @@ class Elaborator:
                     self.error(w.span, f"the witness has type {wbody.sort}, '{e.var}' returns {sig.result_sort}")
                 witness = C.Lambda(formals, wbody)
             self.used_witnesses.add(e.var)
-        return C.FunBind(C.BOOL, e.kind, e.var, sig, body, witness)
+        return C.FunBind(C.BOOL, e.kind, bound, sig, body, witness)
 
     def _Limit(self, e: S.Limit, scope: _Scope):
         if isinstance(e.point, S.Inf):

@@ -309,7 +309,7 @@ class _Eliminator:
         if key not in self.roots:
             if not C.free_vars(base) <= self.global_names:
                 raise C.Unsupported(f"fractional power of {C.term_to_text(base)}, which depends on a bound variable")
-            r = C.Var(C.REAL, f"root{len(self.roots) + 1}")
+            r = C.Var(C.REAL, f"root#{len(self.roots) + 1}")  # "#" cannot occur in a user's name
             self.roots[key] = r
             self.side.append(C.mk("le", C.num(0), r))
             self.side.append(C.mk("implies", C.mk("le", C.num(0), base),

@@ -20,7 +20,9 @@ from pathlib import Path
 from . import core as C
 from . import evaluator as E
 from . import transform as T
+from . import budget as budget_
 from . import z3_backend
+from .abstract import abstract
 from .eliminate import eliminate
 from .elaborate import CoreCheck, CoreTheorem
 from .errors import EvaluationError, Undecided
@@ -31,6 +33,7 @@ DEFAULT_TIMEOUT = 10.0
 MAX_TABLE = 10_000
 QUANTIFIED_FIRST = 1_000   # function points above which a witness is first tried with quantifiers kept
 ENUMERATION_LIMIT = 20_000  # values of a finite check tried one by one when one query fails
+AUXILIARY_TIMEOUT = 2.0     # seconds for a query whose failure only costs a fallback
 
 
 @dataclass
@@ -38,6 +41,8 @@ class Options:
     timeout: float = DEFAULT_TIMEOUT
     build_dir: Path | None = None  # where SMT-LIB queries and counterexamples go
     drop: tuple[str, ...] = ()     # assumption labels to leave out (necessity analysis)
+    budget: float = budget_.DEFAULT_SECONDS      # wall time of one check, all its work included
+    memory_mb: float = budget_.DEFAULT_MEMORY_MB  # growth of resident memory during one check
 
 
 @dataclass
@@ -56,6 +61,8 @@ class Outcome:
     counterexample_text: str = ""
     smt2: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
+    # What the verdict rests on: z3, sympy, evaluator, folding, witness, sampling (see README).
+    basis: set[str] = field(default_factory=set)
 
 
 class CheckError(Exception):
@@ -85,6 +92,7 @@ class CheckRunner:
         self.check = check
         self.options = options
         self.timeout = check.timeout or options.timeout
+        self.query_timeout: float | None = None  # a shorter limit for auxiliary queries, when set
         self.smt2_paths: list[str] = []
         self.query_count = 0
         self.assumptions = [(label, a) for label, a, _ in theorem.assumptions if label not in options.drop]
@@ -127,6 +135,8 @@ class CheckRunner:
 
     def _expand(self, i, assignment, constraints, count, structural, out):
         if i == len(self.check.bindings):
+            budget_.tick()
+            budget_.require_size("the number of instances to enumerate", len(out) + 1)
             out.append(Instance(dict(assignment), list(constraints), count))
             return
         name, kind, values, span = self.check.bindings[i]
@@ -146,8 +156,12 @@ class CheckRunner:
             # Every value of a range is checked against the domain, not just its ends, unless
             # the domain is convex (an interval): a set domain such as {1, 2, 4} has holes.
             ends = [Fraction(int(lo)), Fraction(int(hi))]
-            checked = ends if _convex(param, name) else (Fraction(x) for x in range(int(lo), int(hi) + 1))
+            convex = _convex(param, name)
+            if not convex or name in structural:
+                budget_.require_size(f"the range of '{name}'", hi - lo + 1)
+            checked = ends if convex else (Fraction(x) for x in range(int(lo), int(hi) + 1))
             for value in checked:
+                budget_.tick()
                 self._check_domain(param, value, assignment, span)
             if name not in structural:       # one constraint for the whole range
                 var = C.Var(param.sort, name)
@@ -183,6 +197,11 @@ class CheckRunner:
             if not (isinstance(lo, C.Const) and isinstance(hi, C.Const)):
                 raise CheckError(f"{span}: error: bind the sizes of '{param.name}' before its table")
             domains.append((int(lo.value), int(hi.value)))
+        if sig.codomain[0] == C.INT and len(sig.codomain) == 3 \
+                and not all(isinstance(c, C.Const) for c in sig.codomain[1:]):
+            raise CheckError(f"{span}: error: bind the bounds of the codomain of '{param.name}' before its table")
+        budget_.require_size(f"the domain of '{param.name}'",
+                             math.prod(max(0, hi - lo + 1) for lo, hi in domains), MAX_TABLE)
         values = {}
         for args, value in entries:
             point = tuple(int(self._binding_value(a, assignment, span)) for a in args)
@@ -191,17 +210,29 @@ class CheckRunner:
             if not all(lo <= a <= hi for a, (lo, hi) in zip(point, domains)):
                 raise CheckError(f"{span}: error: {point} lies outside the domain of '{param.name}'")
             values[point] = self._binding_value(value, assignment, span) \
-                if value.sort != C.BOOL else E.evaluate(value, E.Env(self._scalars(assignment)))
-            if sig.codomain[0] == C.INT and len(sig.codomain) == 3:
-                lo, hi = int(sig.codomain[1].value), int(sig.codomain[2].value)
-                if not lo <= values[point] <= hi:
-                    raise CheckError(f"{span}: error: {param.name}{point} = {values[point]} is outside [{lo}..{hi}]")
+                if value.sort != C.BOOL else self._truth_value(value, assignment, span)
+            if sig.codomain[0] == C.INT:
+                v = values[point]
+                if not (isinstance(v, Fraction) and v.denominator == 1):
+                    raise CheckError(f"{span}: error: {param.name}{_point_text(point)} = {_value_text(v)} is not an "
+                                     f"integer, but '{param.name}' returns integers")
+                if len(sig.codomain) == 3:
+                    lo, hi = int(sig.codomain[1].value), int(sig.codomain[2].value)
+                    if not lo <= v <= hi:
+                        raise CheckError(f"{span}: error: {param.name}{_point_text(point)} = {_value_text(v)} "
+                                         f"is outside [{lo}..{hi}]")
         points = list(itertools.product(*[range(lo, hi + 1) for lo, hi in domains]))
         missing = [p for p in points if p not in values]
         if missing:
             raise CheckError(f"{span}: error: the table of '{param.name}' has no value at {missing[0]}"
                              f"{f' and {len(missing) - 1} more points' if len(missing) > 1 else ''}")
         return E.Table(tuple(domains), values)
+
+    def _truth_value(self, term: C.Term, assignment, span) -> bool:
+        try:
+            return bool(E.evaluate(term, E.Env(self._scalars(assignment))))
+        except (EvaluationError, Undecided, C.Unsupported) as err:
+            raise CheckError(f"{span}: error: cannot evaluate the table value {C.term_to_text(term)}: {err}") from None
 
     @staticmethod
     def _scalars(assignment) -> dict:
@@ -279,9 +310,10 @@ class CheckRunner:
             bounds_known = all(isinstance(lo, C.Const) and isinstance(hi, C.Const) for lo, hi in sig.domains)
             if not bounds_known:
                 continue
-            points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in sig.domains]))
-            if len(points) > MAX_TABLE:
+            sizes = [max(0, int(hi.value) - int(lo.value) + 1) for lo, hi in sig.domains]
+            if math.prod(sizes) > MAX_TABLE:
                 continue
+            points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in sig.domains]))
             grounded[name] = sig
             for point in points:
                 v = C.Var(sig.result_sort, T.ground_name(name, point))
@@ -299,8 +331,55 @@ class CheckRunner:
         t = T.expand_functions(t)
         return T.fold(t)
 
-    def solve(self, query: C.Term, sigs, side, label: str) -> tuple[z3_backend.Z3Result, object]:
-        elimination = eliminate(query, C.free_vars(query))
+    def solve(self, query: C.Term, sigs, side, label: str, auxiliary: bool = False) -> tuple[z3_backend.Z3Result, object]:
+        """Decide a query exactly (exp/ln eliminated) or, failing that, with its transcendental
+        terms bounded by facts. An auxiliary query (whose failure only costs a fallback) runs
+        under a short timeout."""
+        saved = self.query_timeout
+        if auxiliary:
+            self.query_timeout = AUXILIARY_TIMEOUT
+        try:
+            try:
+                elimination = eliminate(query, C.free_vars(query))
+                return self.solve_eliminated(query, elimination, sigs, side, label)
+            except C.Unsupported as err:
+                if self.check.kind != "symbolic":
+                    raise  # a finite check falls back to deciding its values one by one, exactly
+                return self.solve_abstracted(query, sigs, side, label, err)
+        finally:
+            self.query_timeout = saved
+
+    def solve_abstracted(self, query, sigs, side, label, err: C.Unsupported):
+        """Where exact elimination fails: bound the terms in the way (cos, sin, b^e, then exp
+        and ln too) by true facts and ask again. Only `unsat` is taken from such a query;
+        anything else re-raises the elimination's reason."""
+        saved = self.query_timeout
+        self.query_timeout = min(self.query_timeout or AUXILIARY_TIMEOUT, AUXILIARY_TIMEOUT)
+        try:
+            return self._solve_abstracted(query, sigs, side, label, err)
+        finally:
+            self.query_timeout = saved
+
+    def _solve_abstracted(self, query, sigs, side, label, err: C.Unsupported):
+        previous = None
+        for everything in (False, True):
+            formula, facts, count = abstract(query, everything)
+            if not count or formula == previous:
+                continue
+            previous = formula
+            formula = C.mk("and", formula, *facts)  # the facts go through the elimination too
+            try:
+                elimination = eliminate(formula, C.free_vars(formula))
+                result, elimination = self.solve_eliminated(formula, elimination, sigs, side,
+                                                            f"{label}, {count} terms bounded by facts")
+            except C.Unsupported:
+                continue
+            if result.status == "unsat":
+                result.abstracted = count
+                return result, elimination
+        raise err
+
+    def solve_eliminated(self, query, elimination, sigs, side, label):
         formula = elimination.formula
         all_side = side + elimination.side
         has_ints = any(isinstance(x, C.Var) and x.sort == C.INT for x in C.walk(formula))
@@ -317,7 +396,8 @@ class CheckRunner:
         return self._decide(formula, all_side, sigs, header, False), elimination
 
     def _decide(self, formula, side, sigs, header, relax) -> z3_backend.Z3Result:
-        result = z3_backend.decide(formula, side, sigs, self.timeout, relax_ints=relax, header=header)
+        timeout = budget_.remaining(min(self.timeout, self.query_timeout or self.timeout))
+        result = z3_backend.decide(formula, side, sigs, timeout, relax_ints=relax, header=header)
         self.query_count += 1
         if self.options.build_dir is not None:
             directory = self.options.build_dir / "smt2" / _safe(self.thm.id)
@@ -353,9 +433,10 @@ class CheckRunner:
                 lo_v = E.evaluate(C.substitute(lo, subst), E.Env())
                 hi_v = E.evaluate(C.substitute(hi, subst), E.Env())
                 domains.append((int(lo_v), int(hi_v)))
+            count = math.prod(max(0, hi - lo + 1) for lo, hi in domains)
+            if count > MAX_TABLE:
+                raise C.Unsupported(f"the counterexample's {p.name} has {count} points: too many to tabulate")
             points = list(itertools.product(*[range(lo, hi + 1) for lo, hi in domains]))
-            if len(points) > MAX_TABLE:
-                raise C.Unsupported(f"the counterexample's {p.name} has {len(points)} points: too many to tabulate")
             table = {}
             for point in points:
                 key = T.ground_name(p.name, point)
@@ -409,8 +490,9 @@ class CheckRunner:
     def run_instance(self, inst: Instance) -> Outcome:
         claim = self.thm.claim
         if any(isinstance(x, C.Limit) for x in C.walk(claim)):
-            return self.run_sympy()
-        witnessed, has_witness = T.apply_witness(claim)
+            return self.run_limits(inst)
+        witnessed, has_witness = T.apply_witness(
+            claim, {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)})
         notes = []
         if has_witness and self._function_points(inst) > QUANTIFIED_FIRST:
             # A large instance: unrolling the quantifiers and grounding the functions grows with
@@ -418,11 +500,12 @@ class CheckRunner:
             # quantifiers kept, as a symbolic check would. Only "holds" is taken from this query.
             outcome = self.decide(inst, witnessed, "with the witness, quantifiers kept", confirm=False, unroll=False)
             if outcome.status == "holds":
-                return Outcome("holds", "z3, with the stated witness, quantifiers kept")
+                return Outcome("holds", "z3, with the stated witness, quantifiers kept",
+                               basis=outcome.basis | {"witness"})
         if has_witness:
             outcome = self.decide(inst, witnessed, "with the witness", confirm=False)
             if outcome.status == "holds":
-                return Outcome("holds", "z3, with the stated witness")
+                return Outcome("holds", "z3, with the stated witness", basis=outcome.basis | {"witness"})
             notes.append("the witness does not work everywhere" if outcome.status == "fails"
                          else f"the witness query is undecided ({outcome.reason})")
         outcome = self.decide(inst, claim, "claim")
@@ -441,53 +524,80 @@ class CheckRunner:
         return total
 
     def decide(self, inst: Instance, claim: C.Term, label: str, confirm: bool = True,
-               unroll: bool = True) -> Outcome:
+               unroll: bool = True, parts: tuple[str, ...] = ("undefined", "false")) -> Outcome:
         """Two queries: can the claim be undefined, and can it be false where defined?"""
-        outcome = Outcome("holds", "simplification")  # both queries may fold to false
-        for part in ("undefined", "false"):
+        basis: set[str] = set()
+        method = "simplification"
+        for part in parts:
             try:
                 query, sigs, side = self.build_query(inst, claim, part, unroll)
             except C.Unsupported as err:
                 return Outcome("unknown", "query construction", str(err))
             if query == C.FALSE:
+                basis.add("folding")  # the query folded to false: nothing is left to solve
                 continue
-            outcome = self.decide_query(inst, query, sigs, side, f"{label}, {part}", confirm)
+            outcome = self.decide_query(inst, query, sigs, side, f"{label}, {part}", confirm, part)
             if outcome.status != "holds":
                 return outcome
-        return Outcome("holds", outcome.method)
+            basis |= outcome.basis
+            method = outcome.method
+        return Outcome("holds", method, basis=basis)
 
-    def decide_query(self, inst, query, sigs, side, label, confirm) -> Outcome:
-        if not C.free_vars(query) and not C.free_functions(query) and not side:
+    def decide_query(self, inst, query, sigs, side, label, confirm, part="false") -> Outcome:
+        ground = not C.free_vars(query) and not C.free_functions(query) and not side
+        if ground and any(isinstance(x, (C.Bind, C.FunBind)) for x in C.walk(query)):
+            # A ground query whose binders were too large to unroll: Z3 may settle the
+            # quantifiers at once where evaluating them one value at a time would not end.
+            try:
+                result, _ = self.solve(query, sigs, side, label, auxiliary=True)
+                if result.status == "unsat":
+                    return Outcome("holds", "z3", basis={"z3"} | ({"facts"} if result.abstracted else set()))
+            except C.Unsupported:
+                pass
+        if ground:
             try:
                 value = E.evaluate(query, E.Env())
             except (EvaluationError, Undecided, C.Unsupported) as err:
                 return Outcome("unknown", "exact evaluation", f"cannot evaluate the ground query: {err}")
             if not value:
-                return Outcome("holds", "exact evaluation")
+                return Outcome("holds", "exact evaluation", basis={"evaluator"})
             if not confirm:
-                return Outcome("fails", "exact evaluation")
+                return Outcome("fails", "exact evaluation", basis={"evaluator"})
             values = self._scalars(inst.assignment)
             env = E.Env(dict(values), dict(self._tables(inst.assignment)))
             ok, why = self.confirm(env)
             if not ok:
                 return Outcome("unknown", "exact evaluation", f"inconsistent evaluation: {why}")
             cex, text = self.describe(values, env)
-            return Outcome("fails", "exact evaluation", why, cex, text)
+            return Outcome("fails", "exact evaluation", why, cex, text, basis={"evaluator"})
         try:
             result, elimination = self.solve(query, sigs, side, label)
         except C.Unsupported as err:
-            if self.check.kind == "symbolic" and confirm:
-                fallback = self.run_sympy()
-                if fallback.status == "holds":
+            # SymPy may decide whether the claim is true, never whether it is defined: the
+            # "undefined" query must have been answered by Z3 or the evaluator already.
+            if not (self.check.kind == "symbolic" and confirm):
+                return Outcome("unknown", "z3", str(err))
+            reason, steps = str(err), []
+            if part == "false":
+                fallback = self.run_sympy(inst)
+                if fallback.status in ("holds", "fails"):
                     return fallback
-                return Outcome("unknown", "z3", f"{err}; {fallback.reason}", steps=fallback.steps)
-            return Outcome("unknown", "z3", str(err))
+                reason, steps = f"{err}; {fallback.reason}", fallback.steps
+            # Undecided by the solvers: a sample point where the claim is false or undefined,
+            # confirmed by the exact evaluator, still refutes it.
+            sampled = self.sample(inst)
+            if sampled.status == "fails":
+                return sampled
+            return Outcome("unknown", "z3", reason, steps=steps)
         if result.status == "unsat":
-            return Outcome("holds", "z3")
+            if result.abstracted:
+                return Outcome("holds", f"z3, {result.abstracted} transcendental terms bounded by facts",
+                               basis={"z3", "facts"})
+            return Outcome("holds", "z3", basis={"z3"})
         if result.status == "unknown":
             return Outcome("unknown", "z3", result.reason)
         if not confirm:
-            return Outcome("fails", "z3")
+            return Outcome("fails", "z3", basis={"z3"})
         try:
             values, env = self.counterexample(inst, result, elimination)
         except (C.Unsupported, EvaluationError, Undecided) as err:
@@ -509,24 +619,119 @@ class CheckRunner:
                 ok2, why2 = self.confirm(env2)
                 if ok2:
                     cex, text = self.describe(values2, env2)
-                    return Outcome("fails", "z3, re-checked by the exact evaluator", why2, cex, text)
+                    return Outcome("fails", "z3, re-checked by the exact evaluator", why2, cex, text,
+                                   basis={"z3", "evaluator"})
         if not ok:
             return Outcome("unknown", "z3", f"the solver's counterexample ({text}) was not confirmed "
                            f"by the exact evaluator: {why}")
-        return Outcome("fails", "z3, re-checked by the exact evaluator", why, cex, text)
+        return Outcome("fails", "z3, re-checked by the exact evaluator", why, cex, text, basis={"z3", "evaluator"})
 
-    def run_sympy(self) -> Outcome:
+    def run_limits(self, inst: Instance) -> Outcome:
+        """A claim with limits: Z3 shows the claim defined wherever each limit has a value
+        (a limit is an unconstrained number there), SymPy shows each limit exists (two-sided,
+        finite, its body defined near the point) and the claim true."""
         if self.check.kind != "symbolic":
             return Outcome("unknown", "sympy", "limits are decided symbolically only")
+        opaque, counter = {}, itertools.count(1)
+
+        def hide(t: C.Term) -> C.Term:
+            if isinstance(t, C.Limit):
+                if t not in opaque:
+                    opaque[t] = C.Var(C.REAL, f"limit#{next(counter)}")
+                return opaque[t]
+            return C.map_children(t, hide)
+
+        defined = self.decide(inst, hide(self.thm.claim), "claim with its limits as unknowns",
+                              confirm=False, parts=("undefined",))
+        if defined.status != "holds":
+            reason = "the claim may be undefined for some value of its limits" if defined.status == "fails" \
+                else defined.reason
+            return Outcome("unknown", "z3", f"cannot show the claim defined: {reason}")
+        near = frozenset(lim for lim in opaque if self.defined_near(inst, lim))
+        outcome = self.run_sympy(inst, sample=False, defined_near=near)
+        outcome.basis |= defined.basis | ({"z3"} if near else set())
+        return outcome
+
+    def defined_near(self, inst: Instance, lim: C.Limit) -> bool:
+        """Whether Z3 shows the limit's body defined, for every parameter value the hypotheses
+        allow, on a ray (at +-inf: all values from 2, or from 1000) or on a punctured
+        interval around a finite point (of radius 1, or 1/1000). Otherwise SymPy must show it
+        from one-sided limits (sympy_backend)."""
+        var = lim.var
+        sigs_all = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
+        condition = T.definedness(lim.body, sigs_all)
+        if condition == C.TRUE:
+            return True
+        if isinstance(lim.point, str):
+            sign = 1 if lim.point == "inf" else -1
+            regions = [C.mk("le", C.num(k), C.mk("mul", C.num(sign), var)) for k in (2, 1000)]
+        else:
+            a = C.num(lim.point)
+            regions = [C.mk("and", C.mk("lt", C.mk("add", a, C.num(-r)), var), C.mk("lt", var, C.mk("add", a, C.num(r))),
+                            C.mk("not", C.mk("eq", var, a))) for r in (Fraction(1), Fraction(1, 1000))]
+        subst = {k: _as_term(v, self.thm.param(k).sort) for k, v in self._scalars(inst.assignment).items()}
+        for region in regions:
+            query = C.substitute(C.mk("and", *self.hypotheses(inst), region, C.mk("not", condition)), subst)
+            try:
+                result, _ = self.solve(self.prepare(query), self.sigs(inst.assignment), [],
+                                       f"the body of {C.term_to_text(lim)} near its point", auxiliary=True)
+            except C.Unsupported:
+                continue
+            if result.status == "unsat":
+                return True
+        return False
+
+    def run_sympy(self, inst: Instance, sample: bool = True, defined_near: frozenset = frozenset()) -> Outcome:
+        """SymPy on the claim; a proof is then tried at sample points by the exact evaluator,
+        which confirms it there or finds a counterexample that refutes it."""
+        if self.check.kind != "symbolic":
+            return Outcome("unknown", "sympy", "SymPy decides symbolic checks only")
         samples = _samples(self.thm)
-        result = sympy_prove(self.thm.claim, self.thm.params, samples)
+        result = sympy_prove(self.thm.claim, self.thm.params, samples, defined_near)
         if result.status == "proved":
-            return Outcome("holds", "sympy", steps=result.steps)
+            if not sample:
+                return Outcome("holds", "sympy", steps=result.steps, basis={"sympy"})
+            sampled = self.sample(inst)
+            if sampled.status == "fails":
+                sampled.reason += " (SymPy's proof was wrong here)"
+                return sampled
+            if sampled.reason.startswith("0 "):
+                return Outcome("holds", "sympy (the exact evaluator could not confirm it at any sample point)",
+                               steps=result.steps, basis={"sympy"})
+            return Outcome("holds", f"sympy, confirmed by the exact evaluator at {sampled.reason}",
+                           steps=result.steps, basis={"sympy", "sampling"})
         reason = result.reason
         if result.status == "refuted":
-            reason = (f"SymPy finds it false ({result.reason}), but the exact evaluator cannot "
-                      "re-check a limit, so no counterexample is claimed")
+            sampled = self.sample(inst)
+            if sampled.status == "fails":
+                return sampled
+            reason = (f"SymPy finds it false ({result.reason}), but no sample point confirms it, "
+                      "so no counterexample is claimed")
         return Outcome("unknown", "sympy", reason, steps=result.steps)
+
+    def sample(self, inst: Instance) -> Outcome:
+        """The claim at points of the domain (bounds, small integers, fractions, far values)
+        that satisfy the hypotheses: `fails` with a confirmed counterexample, else `holds`
+        with the number of points where it held (in `reason`)."""
+        held = 0
+        tables = self._tables(inst.assignment)
+        if any(isinstance(p.sort, C.FunSig) and p.name not in tables for p in self.thm.params):
+            return Outcome("holds", "sampling", "0 sample points (a function parameter has no value)")
+        for values in _sample_points(self.thm, self._scalars(inst.assignment)):
+            budget_.tick()
+            env = E.Env(dict(values), dict(self._tables(inst.assignment)))
+            ok, why = self.confirm(env)
+            if ok:
+                cex, text = self.describe(values, env)
+                return Outcome("fails", "sampling, re-checked by the exact evaluator", why, cex, text,
+                               basis={"evaluator", "sampling"})
+            if why == "the claim holds there":
+                held += 1
+        return Outcome("holds", "sampling", f"{held} sample points", basis={"sampling"})
+
+
+def _point_text(point: tuple[int, ...]) -> str:
+    return "(" + ", ".join(map(str, point)) + ")"
 
 
 def _convex(param, name: str) -> bool:
@@ -583,14 +788,70 @@ def _samples(thm: CoreTheorem) -> list[dict[str, Fraction]]:
     return [dict(zip(choices, combo)) for combo in zip(*choices.values())]
 
 
+SAMPLE_POINTS = 48
+
+
+def _sample_points(thm: CoreTheorem, fixed: dict) -> list[dict]:
+    """Deterministic points for confirming a SymPy proof: for each free scalar parameter its
+    constant domain bounds and values just inside them, integers around 0, simple fractions
+    and far values, combined by a fixed stride, plus seeded random rationals."""
+    import random
+    rng = random.Random(20261201)
+    candidates: dict[str, list] = {}
+    for p in thm.params:
+        if p.name in fixed or isinstance(p.sort, C.FunSig):
+            continue
+        if p.sort == C.BOOL:
+            candidates[p.name] = [False, True]
+            continue
+        values = [Fraction(v) for v in (0, 1, -1, 2, -2, 3, -3, 10, -10, 1000, -1000)]
+        values += [Fraction(1, 2), Fraction(-1, 2), Fraction(1, 3), Fraction(7, 5), Fraction(1, 1000)]
+        for c in p.constraints:
+            for arg in (c.args if isinstance(c, C.Op) else ()):
+                if isinstance(arg, C.Const) and not isinstance(arg.value, bool):
+                    b = Fraction(arg.value)
+                    values += [b, b + 1, b - 1, b + Fraction(1, 1000), b - Fraction(1, 1000)]
+        values += [Fraction(rng.randint(-10**6, 10**6), rng.randint(1, 1000)) for _ in range(8)]
+        if p.sort == C.INT:
+            values = [v for v in values if v.denominator == 1]
+        values = [v for v in dict.fromkeys(values) if _in_own_domain(p, v)]
+        candidates[p.name] = values or [Fraction(0)]
+    if not candidates:
+        return [dict(fixed)]
+    names = list(candidates)
+    points = []
+    for k in range(SAMPLE_POINTS):
+        point = dict(fixed)
+        for i, name in enumerate(names):
+            options = candidates[name]
+            point[name] = options[(k * (2 * i + 1) + i) % len(options)]
+        points.append(point)
+    return points
+
+
+def _in_own_domain(param, value) -> bool:
+    """Whether `value` meets the constraints of the parameter's domain that mention no other
+    parameter (those that do are checked with the whole point)."""
+    for c in param.constraints:
+        if C.free_vars(c) - {param.name}:
+            continue
+        try:
+            if not E.evaluate(c, E.Env({param.name: value})):
+                return False
+        except (EvaluationError, Undecided, C.Unsupported):
+            return False
+    return True
+
+
 def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
-def _run_instances(runner: CheckRunner, instances: list[Instance], result: CheckResult):
+def _run_instances(runner: CheckRunner, instances: list[Instance], result: CheckResult, basis: set[str]):
     methods, unknown_reasons, steps = [], [], []
     status = "holds"
     for inst in instances:
+        budget_.tick()
         try:
             outcome = runner.run_instance(inst)
         except RecursionError:
@@ -598,6 +859,8 @@ def _run_instances(runner: CheckRunner, instances: list[Instance], result: Check
             outcome = Outcome("unknown", "query construction", "the instance's formula is nested too deeply "
                               "to build; try a smaller range or a witness")
         steps += outcome.steps
+        if outcome.status in ("holds", "fails"):
+            basis |= outcome.basis
         if outcome.method and outcome.method not in methods:
             methods.append(outcome.method)
         if outcome.status == "fails":
@@ -616,42 +879,23 @@ def _run_instances(runner: CheckRunner, instances: list[Instance], result: Check
 
 
 def run_check(theorem: CoreTheorem, check: CoreCheck, options: Options) -> CheckResult:
+    """Decide one check within its budget of wall time and memory (`Options.budget`,
+    `Options.memory_mb`): past either, and for any value too large to build, the verdict is
+    unknown with the reason."""
     started = time.perf_counter()
-    runner = CheckRunner(theorem, check, options)
     result = CheckResult(
         id=theorem.id, title=theorem.title, source=str(check.span), refs=list(theorem.refs),
         check=check.kind, check_index=check.index, expected=check.expect, status=Status.UNKNOWN.value)
+    runner = CheckRunner(theorem, check, options)
     try:
-        instances, range_text = runner.instances()
-    except (CheckError, EvaluationError, Undecided) as err:
-        result.status, result.reason = Status.ERROR.value, str(err)
-        result.seconds = time.perf_counter() - started
-        return result
-    result.range = range_text
-    result.instances = sum(i.count for i in instances)
-    if not instances:
-        result.status = Status.ERROR.value
-        result.reason = f"{check.span}: error: the check has no instances (every range is empty)"
-        result.seconds = time.perf_counter() - started
-        return result
-    status, methods, unknown_reasons, steps = _run_instances(runner, instances, result)
-    if status == "unknown" and check.kind == "finite" and len(instances) < result.instances <= ENUMERATION_LIMIT:
-        # One query over a whole range could not be decided (e.g. cos, or exp of a constant):
-        # decide the values one by one instead, where each becomes a ground evaluation.
-        enumerated, _ = runner.instances(enumerate_all=True)
-        status2, methods2, unknown2, steps2 = _run_instances(runner, enumerated, result)
-        if status2 != "unknown":
-            status, methods, unknown_reasons, steps = status2, methods2, unknown2, steps2
-            methods.append(f"each of the {result.instances} values separately")
-    if status == "fails":
-        result.status = Status.REFUTED.value
-    elif status == "unknown":
-        result.status = Status.UNKNOWN.value
-        result.reason = "; ".join(unknown_reasons)
-    else:
-        result.status = (Status.PROVED if check.kind == "symbolic" else Status.VERIFIED).value
-    result.method = "; ".join(methods)
-    result.steps = steps
+        with budget_.running(budget_.Budget(options.budget, options.memory_mb)), budget_.alarm(options.budget):
+            _decide_check(runner, theorem, check, options, result)
+    except (budget_.BudgetExceeded, MemoryError, RecursionError) as err:
+        reason = str(err) if isinstance(err, budget_.BudgetExceeded) else (
+            f"the check ran out of memory" if isinstance(err, MemoryError) else
+            "a formula is nested too deeply to build")
+        result.status, result.reason, result.methods = Status.UNKNOWN.value, reason, []
+        result.counterexample, result.counterexample_text = None, ""
     result.smt2 = runner.smt2_paths
     result.seconds = time.perf_counter() - started
     if result.counterexample is not None and options.build_dir is not None:
@@ -664,3 +908,39 @@ def run_check(theorem: CoreTheorem, check: CoreCheck, options: Options) -> Check
                                     "confirmed_by": "exact evaluator", "why": result.reason}, indent=2))
         result.counterexample["file"] = str(path)
     return result
+
+
+def _decide_check(runner: CheckRunner, theorem: CoreTheorem, check: CoreCheck, options: Options,
+                  result: CheckResult) -> None:
+    try:
+        instances, range_text = runner.instances()
+    except (CheckError, EvaluationError, Undecided) as err:
+        result.status, result.reason = Status.ERROR.value, str(err)
+        return
+    result.range = range_text
+    result.instances = sum(i.count for i in instances)
+    if not instances:
+        result.status = Status.ERROR.value
+        result.reason = f"{check.span}: error: the check has no instances (every range is empty)"
+        return
+    basis: set[str] = set()
+    status, methods, unknown_reasons, steps = _run_instances(runner, instances, result, basis)
+    if status == "unknown" and check.kind == "finite" and len(instances) < result.instances <= ENUMERATION_LIMIT:
+        # One query over a whole range could not be decided (e.g. cos, or exp of a constant):
+        # decide the values one by one instead, where each becomes a ground evaluation.
+        enumerated, _ = runner.instances(enumerate_all=True)
+        basis2: set[str] = set()
+        status2, methods2, unknown2, steps2 = _run_instances(runner, enumerated, result, basis2)
+        if status2 != "unknown":
+            status, methods, unknown_reasons, steps, basis = status2, methods2, unknown2, steps2, basis2
+            methods.append(f"each of the {result.instances} values separately")
+    if status == "fails":
+        result.status = Status.REFUTED.value
+    elif status == "unknown":
+        result.status = Status.UNKNOWN.value
+        result.reason = "; ".join(unknown_reasons)
+    else:
+        result.status = (Status.PROVED if check.kind == "symbolic" else Status.VERIFIED).value
+    result.method = "; ".join(methods)
+    result.methods = sorted(basis) if status != "unknown" else []
+    result.steps = steps

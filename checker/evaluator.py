@@ -17,10 +17,13 @@ from typing import Any
 
 from mpmath import iv
 
+from . import budget
 from . import core as C
 from .errors import EvaluationError, Undecided
 
-PRECISIONS = (64, 160, 400, 1000)
+# Bits of precision tried in turn. Relative precision: telling exp(1000) + 1 from exp(1000)
+# needs more than 1443 bits, hence the long tail.
+PRECISIONS = (64, 160, 400, 1000, 2500, 6000)
 MAX_FUNCTIONS = 1 << 16  # function spaces larger than this are not enumerated
 
 
@@ -71,7 +74,7 @@ class _Evaluator:
             return t.value
         if isinstance(t, C.Var):
             if t.name not in values:
-                raise EvaluationError(f"no value for '{t.display}'")
+                raise C.Unsupported(f"no value for '{t.display}'")  # a missing value is not undefinedness
             value = values[t.name]
             # An irrational counterexample value is an exact term such as 2*ln(3/2).
             return self.ev(value, {}) if isinstance(value, C.Term) else value
@@ -88,7 +91,7 @@ class _Evaluator:
         if isinstance(t, C.App):
             fn = self.env.functions.get(t.fn)
             if fn is None:
-                raise EvaluationError(f"no value for function '{t.fn}'")
+                raise C.Unsupported(f"no value for function '{t.fn}'")
             args = tuple(self.integer(a, values) for a in t.args)
             value = fn(args)
             return self.ev(value, {}) if isinstance(value, C.Term) else value
@@ -121,6 +124,8 @@ class _Evaluator:
         a, b = (self.ev(x, values) for x in t.args)
         if _is_interval(b):
             if b.a <= 0 <= b.b:
+                if self._exactly(t.args[1], values, Fraction(0)):
+                    raise EvaluationError(f"division by zero in {C.term_to_text(t)}")
                 raise Undecided("divisor encloses 0")
             return _to_interval(a) / b
         if b == 0:
@@ -129,21 +134,34 @@ class _Evaluator:
 
     def op_pow(self, t, values):
         base, exponent = (self.ev(x, values) for x in t.args)
+        if _is_interval(base) and base.a <= 0 <= base.b and self._exactly(t.args[0], values, Fraction(0)):
+            base = Fraction(0)
         if not _is_interval(exponent) and Fraction(exponent).denominator == 1:
             k = int(exponent)
             if not _is_interval(base):
+                base = Fraction(base)
                 if base == 0 and k < 0:
                     raise EvaluationError(f"0 raised to a negative power in {C.term_to_text(t)}")
-                return Fraction(base) ** k
+                if abs(base) not in (0, 1):
+                    bits = abs(k) * max(base.numerator.bit_length(), base.denominator.bit_length())
+                    budget.require_bits(C.term_to_text(t), bits)
+                return base ** k
             if k < 0 and base.a <= 0 <= base.b:
                 raise Undecided("base encloses 0")
             return base ** k
         b = _to_interval(base)
+        if _is_interval(exponent) and (_is_interval(base) and base.a <= 0 or not _is_interval(base) and base <= 0):
+            # A power of a non-positive base is defined for an integer exponent only, and an
+            # enclosure cannot tell an integer from a number next to it.
+            if _is_interval(base) and base.b <= 0 or not _is_interval(base) and base < 0:
+                if not _contains_integer(exponent):
+                    raise EvaluationError(f"negative base with a fractional exponent in {C.term_to_text(t)}")
+            raise Undecided("a power of a base that may be non-positive, with an exponent known only by its enclosure")
         if not _is_interval(base):
             if base < 0:
                 raise EvaluationError(f"negative base {base} with a fractional exponent")
             if base == 0:
-                if (exponent > 0) is True:
+                if exponent > 0:
                     return Fraction(0)
                 raise EvaluationError("0 raised to a non-positive fractional power")
         elif b.a <= 0:
@@ -151,6 +169,19 @@ class _Evaluator:
         if not _is_interval(base) and not _is_interval(exponent):
             return self._memo(("pow", base, exponent), lambda: iv.exp(_to_interval(exponent) * iv.log(b)))
         return iv.exp(_to_interval(exponent) * iv.log(b))
+
+    def _exactly(self, t: C.Term, values, target: Fraction) -> bool:
+        """At the last precision only: whether SymPy shows `t` exactly equal to `target`
+        (so 0 enclosed by a divisor is a true 0, not a small number)."""
+        if not self.exact_fallback:
+            return False
+        import sympy
+        from .sympy_backend import to_sympy_exact
+        try:
+            expr = to_sympy_exact(t, values, self.env)
+        except (C.Unsupported, TypeError, ValueError):
+            return False
+        return _exactly_zero(sympy, expr - sympy.Rational(target.numerator, target.denominator))
 
     def _memo(self, key, compute):
         if key not in self.memo:
@@ -174,6 +205,8 @@ class _Evaluator:
         if v.b <= 0:
             raise EvaluationError(f"ln of a non-positive value in {C.term_to_text(t)}")
         if v.a <= 0:
+            if self._exactly(t.args[0], values, Fraction(0)):
+                raise EvaluationError(f"ln of 0 in {C.term_to_text(t)}")
             raise Undecided("ln argument encloses 0")
         return iv.log(v)
 
@@ -190,6 +223,8 @@ class _Evaluator:
         if v.b < 0:
             raise EvaluationError("sqrt of a negative value")
         if v.a < 0:
+            if self._exactly(t.args[0], values, Fraction(0)):
+                return Fraction(0)
             raise Undecided("sqrt argument encloses 0")
         return iv.sqrt(v)
 
@@ -205,8 +240,14 @@ class _Evaluator:
         v = self.ev(t.args[0], values)
         if not _is_interval(v):
             return Fraction(math.ceil(v) if up else math.floor(v))
-        lo, hi = (math.ceil(x) if up else math.floor(x) for x in (v.a.a, v.b.b))
+        # Exactly, from the enclosure's rational end points: never through a float.
+        ends = [_mpf_fraction(x) for x in v._mpi_]
+        lo, hi = (math.ceil(x) if up else math.floor(x) for x in ends)
         if lo != hi:
+            # the enclosure holds one integer n (and its neighbourhood): exactly n, or undecided
+            n = Fraction(math.ceil(ends[0]))
+            if n == math.floor(ends[1]) and self._exactly(t.args[0], values, n):
+                return n
             raise Undecided(f"{t.op} of an interval that straddles an integer")
         return Fraction(int(lo))
 
@@ -220,7 +261,10 @@ class _Evaluator:
         n, k = (self.integer(a, values) for a in t.args)
         if n < 0:
             raise EvaluationError(f"binom({n}, {k}) with a negative n")
-        return Fraction(math.comb(n, k)) if 0 <= k <= n else Fraction(0)
+        if not 0 <= k <= n:
+            return Fraction(0)
+        budget.require_bits(f"binom({n}, {k})", binom_bits(n, k))
+        return Fraction(math.comb(n, k))
 
     def op_abs(self, t, values):
         v = self.ev(t.args[0], values)
@@ -296,7 +340,8 @@ class _Evaluator:
     # ---- binders
     def bind(self, t: C.Bind, values):
         lo, hi = self.integer(t.lo, values), self.integer(t.hi, values)
-        items = (self.ev(t.body, {**values, t.var.name: Fraction(i)}) for i in range(lo, hi + 1))
+        budget.require_size(f"the range {lo}..{hi} of {t.op}", hi - lo + 1)
+        items = (self._ticked(self.ev(t.body, {**values, t.var.name: Fraction(i)})) for i in range(lo, hi + 1))
         if t.op == "forall":
             return all(items)
         if t.op == "exists":
@@ -310,13 +355,21 @@ class _Evaluator:
             raise EvaluationError(f"{t.op} over the empty range {lo}..{hi}")
         return self._extremum(vals, t.op == "max")
 
+    @staticmethod
+    def _ticked(value):
+        budget.tick()
+        return value
+
     def fun_bind(self, t: C.FunBind, values):
         domains = [(self.integer(lo, values), self.integer(hi, values)) for lo, hi in t.sig.domains]
+        budget.require_size(f"the domain of '{t.var.split('#')[0]}'",
+                            math.prod(max(0, hi - lo + 1) for lo, hi in domains), MAX_FUNCTIONS)
         points = list(itertools.product(*[range(lo, hi + 1) for lo, hi in domains]))
         if t.sig.codomain[0] == C.BOOL:
             outputs = [False, True]
         elif t.sig.codomain[0] == C.INT and len(t.sig.codomain) == 3:
             lo, hi = self.integer(t.sig.codomain[1], values), self.integer(t.sig.codomain[2], values)
+            budget.require_size(f"the codomain of '{t.var.split('#')[0]}'", hi - lo + 1, MAX_FUNCTIONS)
             outputs = [Fraction(v) for v in range(lo, hi + 1)]
         else:
             raise C.Unsupported(f"cannot enumerate functions into {t.sig.codomain[0]}")
@@ -325,6 +378,7 @@ class _Evaluator:
         saved = self.env.functions.get(t.var)
         try:
             for choice in itertools.product(outputs, repeat=len(points)):
+                budget.tick()
                 self.env.functions[t.var] = Table(tuple(domains), dict(zip(points, choice)))
                 # A fresh dict: the memo of subterm values must not outlive this function.
                 if bool(self.ev(t.body, dict(values))) == (t.kind == "exists"):
@@ -364,21 +418,67 @@ def _isqrt_exact(n: int):
     return r if r * r == n else None
 
 
+def _mpf_fraction(raw) -> Fraction:
+    """The exact rational value of an mpmath end point (a raw mpf tuple)."""
+    from mpmath.libmp import to_rational
+    sign, man, exp, bc = raw
+    if man == 0 and exp != 0:
+        raise Undecided("an enclosure reaches infinity")
+    if exp + bc > budget.MAX_BITS:
+        raise Undecided("a value too large to round exactly")
+    return Fraction(*to_rational(raw))
+
+
+def _contains_integer(x) -> bool:
+    lo, hi = (_mpf_fraction(e) for e in x._mpi_)
+    return math.floor(hi) >= math.ceil(lo)
+
+
+def binom_bits(n: int, k: int) -> float:
+    """An upper estimate of the bits of binom(n, k), from log-gamma, before computing it."""
+    k = min(k, n - k)
+    if k <= 0:
+        return 1
+    return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)) / math.log(2) + 64
+
+
 def _exact_compare(t: C.Op, values: dict, env: Env) -> bool:
-    """Settle a tie that intervals cannot split by exact symbolic simplification."""
+    """Settle a comparison that enclosures could not split, at any precision: by showing the
+    two sides exactly equal. Only equality is ever concluded here; a difference that is not
+    shown to be zero leaves the comparison undecided (a sign is never guessed).
+
+    Both sides are defined real numbers here (the evaluator has checked every domain on the
+    way), so SymPy's principal branches agree with the real functions on them. Zero is shown
+    by simplification of the difference; for a difference of logarithms, by simplifying
+    exp(difference) to 1; for an algebraic difference, by its minimal polynomial being x."""
     import sympy
     from .sympy_backend import to_sympy_exact
     a = to_sympy_exact(t.args[0], values, env)
     b = to_sympy_exact(t.args[1], values, env)
-    diff = sympy.nsimplify(sympy.simplify(sympy.expand_log(a - b, force=True)))
-    if diff == 0:
+    if _exactly_zero(sympy, a - b):
         return t.op in ("le", "eq")
-    sign = diff.is_positive
-    if sign is None:
-        raise Undecided(f"cannot decide the sign of {diff}")
-    if t.op == "eq":
+    raise Undecided(f"cannot tell {C.term_to_text(t.args[0])} and {C.term_to_text(t.args[1])} apart "
+                    "at the highest precision, nor show them equal")
+
+
+def _exactly_zero(sympy, diff) -> bool:
+    if diff == 0 or sympy.simplify(diff) == 0:
+        return True
+    if diff.has(sympy.log):
+        ratio = sympy.simplify(sympy.exp(diff))
+        if ratio == 1 or _algebraic_zero(sympy, ratio - 1):
+            return True
+    return _algebraic_zero(sympy, diff)
+
+
+def _algebraic_zero(sympy, value) -> bool:
+    if not value.is_algebraic_expr() or value.free_symbols:
         return False
-    return (not sign) if t.op in ("lt", "le") else sign
+    x = sympy.Symbol("x")
+    try:
+        return sympy.minimal_polynomial(value, x) == x
+    except (NotImplementedError, ValueError, sympy.PolynomialError):
+        return False
 
 
 def evaluate(t: C.Term, env: Env, exact_fallback: bool = True):

@@ -16,10 +16,13 @@ import itertools
 import math
 from fractions import Fraction
 
+from . import budget
 from . import core as C
 
 UNROLL_LIMIT = 20_000
+UNROLLED_NODES = 2_000_000  # the most nodes one unrolled binder may produce
 FUNCTION_SPACE_LIMIT = 4096
+FOLD_BITS = 1 << 16  # exact numbers larger than this are not built while folding
 
 
 def definedness(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
@@ -80,7 +83,7 @@ def definedness(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
     elif t.op == "binom":
         parts.append(C.mk("le", zero, a[0]))
     elif t.op == "pow":
-        base, exponent = a
+        base, exponent = a[0], fold(a[1])
         if isinstance(exponent, C.Const):
             if exponent.value.denominator == 1:
                 if exponent.value < 0:
@@ -88,7 +91,13 @@ def definedness(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
             else:
                 parts.append(C.mk("le" if exponent.value > 0 else "lt", zero, base))
         else:
-            parts.append(C.mk("or", C.mk("lt", zero, base),
+            # By value, as the evaluator reads it: an integer exponent needs only a base that is
+            # not 0 under a negative exponent; any other needs a positive base (or 0 with e > 0).
+            integral = C.TRUE if exponent.sort == C.INT else C.mk("eq", C.mk("floor", exponent), exponent)
+            parts.append(C.mk("or",
+                              C.mk("and", integral, C.mk("not", C.mk("and", C.mk("eq", base, zero),
+                                                                     C.mk("lt", exponent, zero)))),
+                              C.mk("lt", zero, base),
                               C.mk("and", C.mk("eq", base, zero), C.mk("lt", zero, exponent))))
     return C.mk("and", *parts)
 
@@ -142,7 +151,10 @@ def fold_node(t: C.Term) -> C.Term:
         elif t.op == "pow":
             if v[1].denominator != 1 or (v[0] == 0 and v[1] < 0) or abs(v[1]) > 4096:
                 return t
-            out = Fraction(v[0]) ** int(v[1])
+            base = Fraction(v[0])
+            if abs(v[1]) * max(base.numerator.bit_length(), base.denominator.bit_length()) > FOLD_BITS:
+                return t  # left to the evaluator, which refuses what is too large with a reason
+            out = base ** int(v[1])
         elif t.op == "abs":
             out = abs(v[0])
         elif t.op == "floor":
@@ -150,7 +162,7 @@ def fold_node(t: C.Term) -> C.Term:
         elif t.op == "ceil":
             out = Fraction(math.ceil(v[0]))
         elif t.op == "binom":
-            if v[0] < 0:
+            if v[0] < 0 or v[0] > FOLD_BITS:
                 return t
             out = Fraction(math.comb(int(v[0]), int(v[1]))) if 0 <= v[1] <= v[0] else Fraction(0)
         elif t.op in ("cos", "sin") and v[0] == 0:
@@ -186,9 +198,12 @@ def unroll(t: C.Term, limit: int = UNROLL_LIMIT) -> C.Term:
     if not (isinstance(t.lo, C.Const) and isinstance(t.hi, C.Const)):
         return t
     lo, hi = int(t.lo.value), int(t.hi.value)
-    if hi - lo + 1 > limit:
-        return t
-    items = [fold(C.substitute(t.body, {t.var.name: C.num(i, C.INT)})) for i in range(lo, hi + 1)]
+    if hi - lo + 1 > limit or (hi - lo + 1) * _size(t.body, UNROLLED_NODES) > UNROLLED_NODES:
+        return t  # too large to spell out: left as a quantifier (or unknown for a sum)
+    items = []
+    for i in range(lo, hi + 1):
+        budget.tick()
+        items.append(fold(C.substitute(t.body, {t.var.name: C.num(i, C.INT)})))
     if any(isinstance(x, C.Bind) for item in items for x in C.walk(item)):
         items = [unroll(i, limit) for i in items]
     if t.op == "forall":
@@ -204,10 +219,27 @@ def unroll(t: C.Term, limit: int = UNROLL_LIMIT) -> C.Term:
     return fold_node(C.mk(t.op, *items)) if len(items) > 1 else items[0]
 
 
+def _size(t: C.Term, cap: int) -> int:
+    """The number of nodes of `t`, counted up to `cap`."""
+    count = 0
+    stack = [t]
+    while stack and count <= cap:
+        x = stack.pop()
+        count += 1
+        stack.extend(C.children(x))
+    return count
+
+
 def function_space(sig: C.FunSig):
     """(points, outputs) of a function space with numeric bounds, or None."""
     bounds = [(lo, hi) for lo, hi in sig.domains]
     if not all(isinstance(lo, C.Const) and isinstance(hi, C.Const) for lo, hi in bounds):
+        return None
+    sizes = [max(0, int(hi.value) - int(lo.value) + 1) for lo, hi in bounds]
+    if math.prod(sizes) > FUNCTION_SPACE_LIMIT:
+        return None  # too many points to expand over (2^points functions at the least)
+    if sig.codomain[0] == C.INT and len(sig.codomain) == 3 and all(isinstance(c, C.Const) for c in sig.codomain[1:]) \
+            and sig.codomain[2].value - sig.codomain[1].value + 1 > FUNCTION_SPACE_LIMIT:
         return None
     points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in bounds]))
     if sig.codomain[0] == C.BOOL:
@@ -242,6 +274,7 @@ def expand_functions(t: C.Term, limit: int = FUNCTION_SPACE_LIMIT) -> C.Term:
         return t
     cases = []
     for choice in itertools.product(outputs, repeat=len(points)):
+        budget.tick()
         lam = table_lambda(t.sig, points, list(choice))
         body = C.substitute_function(t.body, t.var, lam)
         cases.append(fold(unroll(fold(body))))
@@ -281,29 +314,49 @@ def ground_name(fn: str, args: tuple[int, ...]) -> str:
     return f"{fn}({','.join(str(a) for a in args)})"
 
 
-def apply_witness(t: C.Term) -> tuple[C.Term, bool]:
-    """Replace `exists f ...` that carries a witness by the witnessed body.
+def apply_witness(t: C.Term, sigs: dict[str, C.FunSig] | None = None) -> tuple[C.Term, bool]:
+    """Replace `exists f ...` that carries a witness by the witnessed body, where the
+    quantifier occurs positively.
 
-    The result states that the witness lies in f's codomain and satisfies the body; it
-    implies the original, so proving it proves the claim (the converse need not hold).
+    The replacement states that the witness is a function into f's codomain (defined at every
+    point of the domain, integer-valued for an int codomain, inside its bounds) and satisfies
+    the body: it implies the original, so proving the result proves the claim (the converse
+    need not hold). Under a negation, on the left of `=>`, on either side of `<=>` or in a
+    condition of `if` the implication would run the wrong way, so there the witness is not used.
     """
     used = False
 
-    def go(x: C.Term) -> C.Term:
+    def go(x: C.Term, positive: bool) -> C.Term:
         nonlocal used
-        x = C.map_children(x, go)
-        if isinstance(x, C.FunBind) and x.kind == "exists" and x.witness is not None:
+        if isinstance(x, C.Op) and x.op in ("and", "or"):
+            return C.mk(x.op, *[go(a, positive) for a in x.args])
+        if isinstance(x, C.Op) and x.op == "not":
+            return C.mk("not", go(x.args[0], not positive))
+        if isinstance(x, C.Op) and x.op == "implies":
+            return C.mk("implies", go(x.args[0], not positive), go(x.args[1], positive))
+        if isinstance(x, C.Bind) and x.op in ("forall", "exists"):
+            return C.Bind(x.sort, x.op, x.var, x.lo, x.hi, go(x.body, positive))
+        if isinstance(x, C.FunBind):
+            body = go(x.body, positive)
+            if not (positive and x.kind == "exists" and x.witness is not None):
+                return C.FunBind(x.sort, x.kind, x.var, x.sig, body, x.witness)
             used = True
-            lam = x.witness
-            parts = []
-            if x.sig.codomain[0] == C.INT and len(x.sig.codomain) == 3:
-                inner = C.mk("and", C.mk("le", x.sig.codomain[1], lam.body),
-                             C.mk("le", lam.body, x.sig.codomain[2]))
-                for formal, (lo, hi) in reversed(list(zip(lam.formals, x.sig.domains))):
-                    inner = C.Bind(C.BOOL, "forall", formal, lo, hi, inner)
-                parts.append(inner)
-            parts.append(C.substitute_function(x.body, x.var, lam))
-            return C.mk("and", *parts)
-        return x
+            return C.mk("and", witness_in_codomain(x.sig, x.witness, sigs or {}),
+                        C.substitute_function(body, x.var, x.witness))
+        return x  # comparisons, iff, ite and terms: the witness is not used inside them
 
-    return go(t), used
+    return go(t, True), used
+
+
+def witness_in_codomain(sig: C.FunSig, lam: C.Lambda, sigs: dict[str, C.FunSig]) -> C.Term:
+    """forall points of the domain: the witness is defined there and lies in the codomain."""
+    value = lam.body
+    parts = [definedness(value, sigs)]
+    if sig.codomain[0] == C.INT:
+        parts.append(C.mk("eq", C.mk("floor", value), value))
+        if len(sig.codomain) == 3:
+            parts += [C.mk("le", sig.codomain[1], value), C.mk("le", value, sig.codomain[2])]
+    inner = C.mk("and", *parts)
+    for formal, (lo, hi) in reversed(list(zip(lam.formals, sig.domains))):
+        inner = C.Bind(C.BOOL, "forall", formal, lo, hi, inner)
+    return inner

@@ -32,6 +32,9 @@ class CheckResult:
     smt2: list[str] = field(default_factory=list)
     seconds: float = 0.0
     method: str = ""
+    # What the verdict rests on (see the README's table): z3, sympy, evaluator, folding,
+    # witness, sampling, and cvc5 once the second solver agreed on every query.
+    methods: list[str] = field(default_factory=list)
     reason: str = ""
     steps: list[str] = field(default_factory=list)
 

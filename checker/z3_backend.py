@@ -26,6 +26,7 @@ class Z3Result:
     smt2: str = ""
     logic: str = ""
     approximate: bool = False  # the model had irrational algebraic numbers, rounded here
+    abstracted: int = 0        # terms the engine replaced by variables bounded by facts (unsat only)
 
 
 class Translator:
@@ -72,7 +73,7 @@ class Translator:
 
     def _range_axiom(self, f, sig: C.FunSig, env):
         self.features.add("quant")
-        xs = [z3.Const(f"{f.name()}_arg{i}", self.z3_sort(C.INT)) for i in range(len(sig.domains))]
+        xs = [z3.Const(f"{f.name()}#arg{i}", self.z3_sort(C.INT)) for i in range(len(sig.domains))]
         guard = self.conj([z3.And(self.tr(lo, env, 0) <= x, x <= self.tr(hi, env, 0))
                            for x, (lo, hi) in zip(xs, sig.domains)])
         value = f(*xs)
@@ -96,7 +97,9 @@ class Translator:
             sig = self.sigs.get(t.fn) or env.get(("fun", t.fn))
             if sig is None:
                 raise C.Unsupported(f"unknown function {t.fn}")
-            f = env.get(("z3fun", t.fn)) or self.function(t.fn, sig, env)
+            f = env.get(("z3fun", t.fn))
+            if f is None:
+                f = self.function(t.fn, sig, env)
             return f(*[self.tr(a, env, 0) for a in t.args])
         if isinstance(t, C.Op):
             return self.op(t, env, pol)

@@ -267,9 +267,16 @@ def test_construct_that_cannot_be_eliminated_is_unknown_never_proved():
     assert r.counterexample is None
 
 
-def test_exp_x_greater_than_x_is_unknown_with_reason():
-    r = run1("param x : real\nclaim exp(x) > x\ncheck symbolic expect unknown")
-    assert r.status == "unknown" and r.reason
+def test_exp_x_greater_than_x_is_proved_from_a_fact_about_exp():
+    # x is inside exp and outside it, so elimination fails; exp(x) >= 1 + x settles it
+    r = run1("param x : real\nclaim exp(x) > x\ncheck symbolic expect proved")
+    assert r.status == "proved" and "facts" in r.methods and "z3" in r.methods
+
+
+def test_what_the_facts_do_not_settle_stays_unknown_with_reason():
+    # true (cos x + cos 2x >= -9/8), but the facts give only cos in [-1, 1], so a sum >= -2
+    r = run1("param x : real\nclaim cos(x) + cos(2 * x) > -2\ncheck symbolic expect unknown")
+    assert r.status == "unknown" and r.reason and r.counterexample is None
 
 
 def test_solver_timeout_gives_unknown_with_reason():
