@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .api import load_files, statement_files, verify_parallel
 from .cache import DEFAULT_ROOT as DEFAULT_CACHE, Cache
+from .budget import DEFAULT_MEMORY_MB, DEFAULT_SECONDS as DEFAULT_BUDGET
 from .engine import DEFAULT_TIMEOUT, Options
 from .errors import SourceError, UsageError
 from .catalogue import render
@@ -32,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("paths", nargs=1, metavar="FILE", help="a .lim file")
         p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                        help=f"seconds per solver query (default {DEFAULT_TIMEOUT:g})")
+        p.add_argument("--budget", type=float, default=DEFAULT_BUDGET, metavar="S",
+                       help=f"wall time per check, all its work included (default {DEFAULT_BUDGET:g}); past it the "
+                            "verdict is unknown")
+        p.add_argument("--memory", type=float, default=DEFAULT_MEMORY_MB, metavar="MB",
+                       help=f"memory a check may add (default {DEFAULT_MEMORY_MB:g} MB); past it the verdict is unknown")
         p.add_argument("--build", default="build", help="artifact folder (default: build)")
         p.add_argument("--only", metavar="ID", help="only this theorem id (and its .variants)")
         p.add_argument("-v", "--verbose", action="store_true", help="show methods and steps")
@@ -108,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not 0 < args.timeout <= 86_400:
             raise UsageError("--timeout must be positive and at most 86400 seconds")
+        if not 0 < args.budget <= 86_400 or not args.memory > 0:
+            raise UsageError("--budget must be positive and at most 86400 seconds, --memory positive")
         files = statement_files(args.paths)
         theorems = load_files(files)
     except UsageError as err:
@@ -117,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         print(err.render(), file=sys.stderr)
         return 2
     build = Path(args.build) / args.command
-    options = Options(timeout=args.timeout, build_dir=build)
+    options = Options(timeout=args.timeout, build_dir=build, budget=args.budget, memory_mb=args.memory)
     started = time.perf_counter()
 
     def progress(result):

@@ -183,14 +183,15 @@ def _answers(texts: list[str], timeout_s: float, cache, jobs: int) -> dict[str, 
     todo: list[str] = []
     for text in dict.fromkeys(texts):
         hit = cache.get("cvc5", text, options) if cache is not None else None
-        if _valid(hit):
+        if _valid(hit) and hit[0] != "unknown":  # an unknown cached by an older version is retried
             out[text] = (hit[0], hit[1], True, 0.0)
         else:
             todo.append(text)
     for text, (answer, reason, seconds) in zip(todo, _run_children(todo, timeout_s, jobs)):
         out[text] = (answer, reason, False, seconds)
-        # unknowns too (a limit hit, a stopped run): reported as unknown each time, never hidden
-        if cache is not None:
+        # Only definite answers are kept: an unknown (a limit hit, a stopped run, a loaded
+        # machine) is asked again next time, never made permanent by the cache.
+        if cache is not None and answer in ("sat", "unsat"):
             cache.put("cvc5", text, [answer, reason], options)
     return out
 
@@ -281,4 +282,10 @@ def add_to_report(report_json_path, summary: dict) -> None:
     path = Path(report_json_path)
     data = json.loads(path.read_text())
     data["second_solver"] = summary
+    # A check whose every solver query cvc5 answered as Z3 did rests on cvc5 too.
+    verdicts = {e["file"]: e for e in summary.get("disagreements", []) + summary.get("unknowns", [])}
+    for check in data.get("checks", []):
+        files = [str(_resolve(raw, path)) for raw in check.get("smt2") or []]
+        if files and "z3" in check.get("methods", []) and not any(f in verdicts for f in files):
+            check["methods"] = sorted(set(check["methods"]) | {"cvc5"})
     write_atomic(path, json.dumps(data, indent=2, default=str))

@@ -450,13 +450,18 @@ class CheckRunner:
             functions[p.name] = E.Table(tuple(domains), table)
         return values, E.Env(dict(values), functions)
 
-    def confirm(self, env: E.Env) -> tuple[bool, str]:
-        """Re-check a counterexample on the original statement with the exact evaluator."""
+    def confirm(self, env: E.Env, inst: Instance | None = None) -> tuple[bool, str]:
+        """Re-check a counterexample on the original statement with the exact evaluator: it
+        lies in the domains, meets the assumptions and the check's own bindings, and the
+        claim is false or undefined there."""
         try:
             for p in self.thm.params:
                 for c in p.constraints:
                     if not E.evaluate(c, env):
                         return False, f"violates the domain of {p.name}"
+            for c in (inst.constraints if inst is not None else []):
+                if not E.evaluate(c, env):
+                    return False, f"lies outside the check's range ({C.term_to_text(c)})"
             for label, a in self.assumptions:
                 if not E.evaluate(a, env):
                     return False, f"violates assumption {label}"
@@ -563,13 +568,16 @@ class CheckRunner:
                 return Outcome("holds", "exact evaluation", basis={"evaluator"})
             if not confirm:
                 return Outcome("fails", "exact evaluation", basis={"evaluator"})
-            values = self._scalars(inst.assignment)
-            env = E.Env(dict(values), dict(self._tables(inst.assignment)))
-            ok, why = self.confirm(env)
-            if not ok:
-                return Outcome("unknown", "exact evaluation", f"inconsistent evaluation: {why}")
-            cex, text = self.describe(values, env)
-            return Outcome("fails", "exact evaluation", why, cex, text, basis={"evaluator"})
+            # The query no longer mentions the parameters the check leaves free: any values in
+            # their domains (and in the check's range) complete the counterexample.
+            why = "no completion of the counterexample meets the hypotheses"
+            for values in self.completions(inst):
+                env = E.Env(dict(values), dict(self._tables(inst.assignment)))
+                ok, why = self.confirm(env, inst)
+                if ok:
+                    cex, text = self.describe(values, env)
+                    return Outcome("fails", "exact evaluation", why, cex, text, basis={"evaluator"})
+            return Outcome("unknown", "exact evaluation", f"inconsistent evaluation: {why}")
         try:
             result, elimination = self.solve(query, sigs, side, label)
         except C.Unsupported as err:
@@ -602,7 +610,7 @@ class CheckRunner:
             values, env = self.counterexample(inst, result, elimination)
         except (C.Unsupported, EvaluationError, Undecided) as err:
             return Outcome("unknown", "z3", f"cannot read the counterexample: {err}")
-        ok, why = self.confirm(env)
+        ok, why = self.confirm(env, inst)
         cex, text = self.describe(values, env)
         if not ok and elimination.enclosures:
             # The model may sit at a value of an enclosed constant (e, cos 1, ...) other than
@@ -616,7 +624,7 @@ class CheckRunner:
                     values2, env2 = self.counterexample(inst, retry, elimination)
                 except (C.Unsupported, EvaluationError, Undecided):
                     continue
-                ok2, why2 = self.confirm(env2)
+                ok2, why2 = self.confirm(env2, inst)
                 if ok2:
                     cex, text = self.describe(values2, env2)
                     return Outcome("fails", "z3, re-checked by the exact evaluator", why2, cex, text,
@@ -709,6 +717,29 @@ class CheckRunner:
                       "so no counterexample is claimed")
         return Outcome("unknown", "sympy", reason, steps=result.steps)
 
+    def completions(self, inst: Instance):
+        """The instance's values, with values for the scalar parameters it leaves free: those
+        its range constraints name first, then points of the domains."""
+        fixed = self._scalars(inst.assignment)
+        missing = [p for p in self.thm.params if p.name not in fixed and not isinstance(p.sort, C.FunSig)]
+        if not missing:
+            yield dict(fixed)
+            return
+        named: dict[str, list] = {}
+        for c in inst.constraints:
+            for x in C.walk(c):
+                if isinstance(x, C.Op) and x.op in ("eq", "le") and isinstance(x.args[0], C.Var) \
+                        and isinstance(x.args[1], C.Const):
+                    named.setdefault(x.args[0].name, []).append(x.args[1].value)
+                if isinstance(x, C.Op) and x.op == "le" and isinstance(x.args[1], C.Var) \
+                        and isinstance(x.args[0], C.Const):
+                    named.setdefault(x.args[1].name, []).append(x.args[0].value)
+        first = dict(fixed)
+        for p in missing:
+            first[p.name] = (named.get(p.name) or [Fraction(0) if p.sort != C.BOOL else False])[0]
+        yield first
+        yield from _sample_points(self.thm, fixed)
+
     def sample(self, inst: Instance) -> Outcome:
         """The claim at points of the domain (bounds, small integers, fractions, far values)
         that satisfy the hypotheses: `fails` with a confirmed counterexample, else `holds`
@@ -720,7 +751,7 @@ class CheckRunner:
         for values in _sample_points(self.thm, self._scalars(inst.assignment)):
             budget_.tick()
             env = E.Env(dict(values), dict(self._tables(inst.assignment)))
-            ok, why = self.confirm(env)
+            ok, why = self.confirm(env, inst)
             if ok:
                 cex, text = self.describe(values, env)
                 return Outcome("fails", "sampling, re-checked by the exact evaluator", why, cex, text,

@@ -453,8 +453,12 @@ def _exact_compare(t: C.Op, values: dict, env: Env) -> bool:
     exp(difference) to 1; for an algebraic difference, by its minimal polynomial being x."""
     import sympy
     from .sympy_backend import to_sympy_exact
-    a = to_sympy_exact(t.args[0], values, env)
-    b = to_sympy_exact(t.args[1], values, env)
+    try:
+        a = to_sympy_exact(t.args[0], values, env)
+        b = to_sympy_exact(t.args[1], values, env)
+    except (C.Unsupported, TypeError, ValueError) as err:
+        raise Undecided(f"cannot compare {C.term_to_text(t.args[0])} and {C.term_to_text(t.args[1])} exactly: "
+                        f"{err}") from None
     if _exactly_zero(sympy, a - b):
         return t.op in ("le", "eq")
     raise Undecided(f"cannot tell {C.term_to_text(t.args[0])} and {C.term_to_text(t.args[1])} apart "

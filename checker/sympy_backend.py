@@ -74,6 +74,16 @@ class _ToSympy:
             if isinstance(v, C.Term):
                 return self(v)
             return sympy.Rational(Fraction(v).numerator, Fraction(v).denominator) if not isinstance(v, bool) else v
+        if isinstance(t, C.Bind) and t.op in ("sum", "prod", "max", "min") and self.values:
+            lo, hi = self(t.lo), self(t.hi)
+            if lo.is_Integer and hi.is_Integer and int(hi) - int(lo) < 10_000:
+                # exact values at a point: spell the sum out (its body may read a table)
+                items = [_ToSympy(self.symbols, {**self.values, t.var.name: Fraction(i)}, self.env,
+                                  self.known_defined)(t.body) for i in range(int(lo), int(hi) + 1)]
+                if t.op in ("max", "min") and not items:
+                    raise C.Unsupported(f"{t.op} over an empty range")
+                op = {"sum": sympy.Add, "prod": sympy.Mul, "max": sympy.Max, "min": sympy.Min}[t.op]
+                return op(*items) if items else sympy.Integer(0 if t.op == "sum" else 1)
         if isinstance(t, C.Bind) and t.op in ("sum", "prod"):
             var = sympy.Symbol(t.var.name, integer=True)
             self.symbols[t.var.name] = var

@@ -254,11 +254,17 @@ def function_space(sig: C.FunSig):
 def table_lambda(sig: C.FunSig, points, values) -> C.Lambda:
     """A lambda returning `values[i]` at `points[i]`, as a chain of ifs."""
     formals = tuple(C.Var(C.INT, f"arg#{i}") for i in range(len(sig.domains)))
+    if not points:  # the empty function: never applied inside its domain, any value will do
+        return C.Lambda(formals, _any_value(sig.result_sort))
     body: C.Term = values[-1]
     for point, value in reversed(list(zip(points, values))[:-1]):
         cond = C.mk("and", *[C.mk("eq", f, C.num(p, C.INT)) for f, p in zip(formals, point)])
         body = C.mk("ite", cond, value, body)
     return C.Lambda(formals, body)
+
+
+def _any_value(sort: str) -> C.Term:
+    return C.FALSE if sort == C.BOOL else C.num(0, sort)
 
 
 def expand_functions(t: C.Term, limit: int = FUNCTION_SPACE_LIMIT) -> C.Term:
@@ -294,6 +300,8 @@ def ground_functions(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
     sig = sigs[t.fn]
     points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in sig.domains]))
     values = [C.Var(t.sort, ground_name(t.fn, p)) for p in points]
+    if not values:  # an empty domain: every application is outside it, and so undefined
+        return _any_value(t.sort)
     # Outside the domain the definedness condition already fails, so the last value is as good as any.
     body: C.Term = values[-1]
     for point, value in reversed(list(zip(points, values))[:-1]):

@@ -86,6 +86,22 @@ def test_recheck_agrees_with_z3_on_a_small_build(tmp_path: Path, capsys):
     # The recheck on its own gives the same figures.
     again = recheck_report(report_path, 5)
     assert (again["agree"], again["disagree"], again["unknown"]) == (second["agree"], 0, 0)
+    # every check that rests on Z3 rests on cvc5 too once it agreed on all its queries
+    assert all("cvc5" in c["methods"] for c in report["checks"] if "z3" in c["methods"] and c["smt2"])
+
+
+def test_a_cvc5_unknown_is_never_cached(tmp_path: Path):
+    from checker.cache import Cache
+    from checker.cvc5_check import recheck_cached
+    cache = Cache(tmp_path / "cache")
+    hard = ("(set-logic QF_NIA)\n(declare-fun x () Int)\n(declare-fun y () Int)\n(declare-fun z () Int)\n"
+            "(assert (and (> x 0) (> y 0) (> z 0) (= (+ (* x x x) (* y y y)) (* z z z))))\n(check-sat)\n")
+    answer, _, cached = recheck_cached(hard, 0.2, cache)
+    assert answer == "unknown" and not cached
+    answer2, _, cached2 = recheck_cached(hard, 0.2, cache)
+    assert answer2 == "unknown" and not cached2   # asked again, not read back from the cache
+    answer3, _, _ = recheck_cached(NRA_UNSAT, 5, cache)
+    assert answer3 == "unsat" and recheck_cached(NRA_UNSAT, 5, cache)[2]   # definite answers are kept
 
 
 def test_a_disagreement_fails(tmp_path: Path):
