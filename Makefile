@@ -43,7 +43,7 @@ crosscheck-full: $(VENV)/.empirical  ## the whole grid (hours on CPU)
 counterexamples: $(VENV)/.empirical  ## prompts on which SmolLM2 and Gemma 3 fail (H-1, H-2, H-3, Rt-4)
 	$(PY) -m empirical counterexamples
 
-reliability: $(VENV)/.dev          ## fuzzing count, cvc5 agreement with Z3, mutation kill rate; fails below target
+reliability: $(VENV)/.dev          ## soundness against the oracle, fuzzing, cvc5 agreement, mutation kill rate; fails below target
 	$(PY) -m checker.reliability
 
 bench: $(VENV)/.dev $(VENV)/.empirical  ## speed, memory and reach against baselines: bench/RESULTS.md

@@ -218,14 +218,22 @@ def substitute_function(t: Term, fn: str, lam: Lambda) -> Term:
     return map_children(t, lambda c: substitute_function(c, fn, lam))
 
 
-def mk(op: str, *args: Term) -> Term:
-    """Build an operator application with its sort and the obvious simplifications."""
+def mk(op: str, *args: Term, strict: bool = False) -> Term:
+    """Build an operator application with its sort and the obvious simplifications.
+    `strict` keeps what a simplification would drop but the statement's definedness reads
+    (`x / 0 = 1 or true` is undefined, not true); the elaborator builds statements with it."""
     if op in ("and", "or"):
         unit, zero = (TRUE, FALSE) if op == "and" else (FALSE, TRUE)
         flat: list[Term] = []
         for a in args:
             if a == zero:
-                return zero
+                # Short-circuit: what comes before the zero is still read, so in a statement it
+                # must still be defined (`strict`); in a query, where definedness is explicit,
+                # the zero absorbs everything.
+                if not strict or all(total(x) for x in flat):
+                    return zero
+                flat.append(a)
+                break
             if a == unit:
                 continue
             flat.extend(a.args if isinstance(a, Op) and a.op == op else (a,))
@@ -249,6 +257,20 @@ def mk(op: str, *args: Term) -> Term:
         return Op(INT if is_int else REAL, op, args)
     sort = INT if all(a.sort == INT for a in args) else REAL
     return Op(sort, op, args)
+
+
+PARTIAL_OPS = frozenset({"div", "ln", "sqrt", "pow", "binom"})
+
+
+def total(t: Term) -> bool:
+    """Whether `t` has a value everywhere, as far as its shape shows: no division, ln, sqrt,
+    power or binomial, no function application, no max or min over a range, no limit."""
+    for x in walk(t):
+        if isinstance(x, Op) and x.op in PARTIAL_OPS or isinstance(x, (App, Limit, FunBind)):
+            return False
+        if isinstance(x, Bind) and x.op in ("max", "min"):
+            return False
+    return True
 
 
 def term_to_text(t: Term) -> str:

@@ -155,7 +155,7 @@ class Elaborator:
                 self.error(t.span, f"assumption label '{label}' is used twice")
         if not t.claims:
             self.error(t.span, f"theorem {t.id} has no claim")
-        claim = C.mk("and", *[self.boolean(c.expr, scope) for c in t.claims]) if t.claims else C.TRUE
+        claim = C.mk("and", *[self.boolean(c.expr, scope) for c in t.claims], strict=True) if t.claims else C.TRUE
         for name, w in witnesses.items():
             if name not in self.used_witnesses:
                 self.error(w.span, f"witness '{name}' names no 'exists {name} : ...' in the claim")
@@ -348,7 +348,7 @@ class Elaborator:
     def _Binary(self, e: S.Binary, scope):
         if e.op in ("and", "or", "=>", "<=>"):
             l, r = self.boolean(e.left, scope), self.boolean(e.right, scope)
-            return C.mk({"and": "and", "or": "or", "=>": "implies", "<=>": "iff"}[e.op], l, r)
+            return C.mk({"and": "and", "or": "or", "=>": "implies", "<=>": "iff"}[e.op], l, r, strict=True)
         l, r = self.arith(e.left, scope), self.arith(e.right, scope)
         if e.op == "+":
             return C.mk("add", l, r)
@@ -379,7 +379,7 @@ class Elaborator:
                           ">": lambda: C.mk("lt", r, l), ">=": lambda: C.mk("le", r, l),
                           "=": lambda: C.mk("eq", l, r),
                           "!=": lambda: C.mk("not", C.mk("eq", l, r))}[op]())
-        return C.mk("and", *parts) if len(parts) > 1 else parts[0]
+        return C.mk("and", *parts, strict=True) if len(parts) > 1 else parts[0]
 
     def _Ite(self, e: S.Ite, scope):
         cond = self.boolean(e.cond, scope)

@@ -1,5 +1,7 @@
-"""`make reliability`: the three figures of issue 7, each against its target.
+"""`make reliability`: four figures, each against its target.
 
+0. soundness: 20,000 generated statements decided by the checker and held against an
+   independent oracle (checker/soundness.py), no failure;
 1. fuzzing: 10,000 seeded mutations of the statement files through the front end, no crash;
 2. second solver: every exported SMT-LIB query re-checked with cvc5, no disagreement with Z3
    (unknowns are listed, not hidden, and do not count as agreement);
@@ -10,7 +12,7 @@ Exit status 0 when every target is met, 1 otherwise. The figures go to
 build/reliability/summary.json. cvc5 answers and tightness probes come from the cache of
 `make verify` when it is warm (keyed by the exact text and the tool versions).
 
-    python -m checker.reliability [--fuzz N] [--per-theorem N] [--only IDS] [--quick]
+    python -m checker.reliability [--soundness N] [--fuzz N] [--per-theorem N] [--only IDS]
 """
 from __future__ import annotations
 
@@ -26,10 +28,13 @@ from . import cli, fuzz, mutation
 from .cache import DEFAULT_ROOT
 
 FUZZ_TARGET = 10_000
+SOUNDNESS_TARGET = 20_000
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m checker.reliability", description=__doc__.splitlines()[0])
+    ap.add_argument("--soundness", type=int, default=SOUNDNESS_TARGET,
+                    help="generated statements held against the oracle (default 20000)")
     ap.add_argument("--fuzz", type=int, default=FUZZ_TARGET, help="fuzzing inputs (default 10000)")
     ap.add_argument("--per-theorem", type=int, default=4, help="mutants per theorem (default 4; 0: all)")
     ap.add_argument("--only", metavar="IDS", help="mutate only these theorem ids (comma-separated)")
@@ -41,6 +46,18 @@ def main(argv=None) -> int:
     build.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results, ok = {}, True
+
+    from . import soundness
+    sound, records = soundness.run(args.soundness, seed=0, jobs=args.jobs)
+    soundness.write(sound, records, build / "soundness")
+    sound_ok = sound["failures"] == 0 and not sound["harness_bugs"] and sound["statements"] >= SOUNDNESS_TARGET
+    results["soundness"] = {k: sound[k] for k in ("statements", "checks", "verdicts", "failures", "seconds")}
+    results["soundness"].update(target=f"at least {SOUNDNESS_TARGET} statements, no failure", met=sound_ok)
+    print(f"soundness: {sound['statements']} generated statements, {sound['checks']} checks "
+          f"({', '.join(f'{n} {v}' for v, n in sorted(sound['verdicts'].items()))}), {sound['failures']} failures "
+          f"against the oracle ({sound['seconds']} s): {'met' if sound_ok else 'NOT MET'}")
+    for key, fc in sound["failure_classes"].items():
+        print(f"  FAILURE {key} ({fc['count']}x): {fc['example'].splitlines()[0]}")
 
     f = fuzz.fuzz(args.fuzz, 0)
     fuzz_ok = not f["failures"] and f["inputs"] >= FUZZ_TARGET
@@ -90,7 +107,7 @@ def main(argv=None) -> int:
         if not s["explained"]:
             print(f"  NOT EXPLAINED {s['theorem']}: {s['description']}: {s['explanation']}")
 
-    ok = fuzz_ok and solver_ok and mutation_ok
+    ok = sound_ok and fuzz_ok and solver_ok and mutation_ok
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["all_met"] = ok
     (build / "summary.json").write_text(json.dumps(results, indent=2, default=str))
