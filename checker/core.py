@@ -110,6 +110,10 @@ class FunBind(Term):
     body: Term
     witness: Lambda | None = field(default=None, compare=False)
 
+    @property
+    def display(self) -> str:
+        return self.var.split("#")[0]
+
 
 @dataclass(frozen=True)
 class Limit(Term):
@@ -304,7 +308,7 @@ def term_to_text(t: Term) -> str:
             return f"({t.op} {head} : {term_to_text(t.body)})"
         return f"{t.op}({head}, {term_to_text(t.body)})"
     if isinstance(t, FunBind):
-        return f"({t.kind} {t.var.split('#')[0]} : ... : {term_to_text(t.body)})"
+        return f"({t.kind} {t.display} : ... : {term_to_text(t.body)})"
     if isinstance(t, Limit):
         return f"limit({t.var.display} -> {t.point}, {term_to_text(t.body)})"
     return repr(t)

@@ -362,14 +362,14 @@ class _Evaluator:
 
     def fun_bind(self, t: C.FunBind, values):
         domains = [(self.integer(lo, values), self.integer(hi, values)) for lo, hi in t.sig.domains]
-        budget.require_size(f"the domain of '{t.var.split('#')[0]}'",
+        budget.require_size(f"the domain of '{t.display}'",
                             math.prod(max(0, hi - lo + 1) for lo, hi in domains), MAX_FUNCTIONS)
         points = list(itertools.product(*[range(lo, hi + 1) for lo, hi in domains]))
         if t.sig.codomain[0] == C.BOOL:
             outputs = [False, True]
         elif t.sig.codomain[0] == C.INT and len(t.sig.codomain) == 3:
             lo, hi = self.integer(t.sig.codomain[1], values), self.integer(t.sig.codomain[2], values)
-            budget.require_size(f"the codomain of '{t.var.split('#')[0]}'", hi - lo + 1, MAX_FUNCTIONS)
+            budget.require_size(f"the codomain of '{t.display}'", hi - lo + 1, MAX_FUNCTIONS)
             outputs = [Fraction(v) for v in range(lo, hi + 1)]
         else:
             raise C.Unsupported(f"cannot enumerate functions into {t.sig.codomain[0]}")

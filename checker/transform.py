@@ -50,7 +50,7 @@ def definedness(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
         inner = {**sigs, t.var: t.sig}
         body = definedness(t.body, inner)
         if t.var in C.free_functions(body):
-            raise C.Unsupported(f"definedness of the body of '{t.kind} {t.var}' depends on {t.var}")
+            raise C.Unsupported(f"definedness of the body of '{t.kind} {t.display}' depends on {t.display}")
         parts = [d(lo) for lo, _ in t.sig.domains] + [d(hi) for _, hi in t.sig.domains]
         return C.mk("and", *parts, body)
     assert isinstance(t, C.Op), t

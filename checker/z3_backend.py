@@ -191,7 +191,7 @@ class Translator:
     def fun_bind(self, t: C.FunBind, env, pol):
         existential = (t.kind == "exists" and pol == 1) or (t.kind == "forall" and pol == -1)
         if not existential or any(isinstance(k, str) for k in env if not isinstance(k, tuple)):
-            raise C.Unsupported(f"'{t.kind} {t.var}' over a function space that is neither small "
+            raise C.Unsupported(f"'{t.kind} {t.display}' over a function space that is neither small "
                                 "enough to enumerate nor in a position to Skolemize")
         self.counter += 1
         name = f"{t.var}!{self.counter}"
