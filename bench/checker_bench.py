@@ -18,9 +18,10 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from checker.paths import project_root
+
+ROOT = project_root()
 CAP = 1 << 20            # no range is pushed past this upper bound
 
 
@@ -70,7 +71,7 @@ def import_timing(python: str, repeats: int = 5) -> dict:
 def finite_checks() -> list[dict]:
     """Every finite check of the corpus with the binding to scale (or why there is none)."""
     from checker.api import statement_files
-    from checker.parser import parse_source
+    from checker.language.parser import parse_source
     out = []
     for path in statement_files([str(ROOT / "proofs")]):
         text = path.read_text()
@@ -94,7 +95,7 @@ def finite_checks() -> list[dict]:
 
 
 def _int_literal(e) -> bool:
-    from checker import syntax as S
+    from checker.language import syntax as S
     return isinstance(e, S.Num) and e.value.denominator == 1 and e.value > 0
 
 
@@ -105,9 +106,9 @@ def _bound(binding):
 def scaled_source(text: str, file: str, theorem: str, check_index: int, binding: str, hi: int | None) -> str:
     """The theorem with only the chosen check, its range `binding` ending at `hi` and no timeout
     of its own (the benchmark's limit applies)."""
-    from checker import syntax as S
-    from checker.parser import parse_source
-    from checker.printer import theorem_to_source
+    from checker.language import syntax as S
+    from checker.language.parser import parse_source
+    from checker.language.printer import theorem_to_source
     module = parse_source(text, file)
     thm = next(t for t in module.theorems if t.id == theorem)
     target = thm.checks[check_index]
@@ -127,7 +128,7 @@ def scaled_source(text: str, file: str, theorem: str, check_index: int, binding:
 
 def _attempt(text: str, budget: float, conn) -> None:
     from checker.api import load_text
-    from checker.engine import Options, run_check
+    from checker.decide.engine import Options, run_check
     start = time.perf_counter()
     try:
         (core,) = load_text(text, "<bench>")
@@ -275,7 +276,7 @@ def crowding_direct(budget: float = 10.0) -> dict:
     """C-3's equivalence decided through exp/ln elimination (the checker) and handed to cvc5
     with exp kept as its transcendental function (the direct encoding; Z3 has no exp)."""
     from checker.api import load_text
-    from checker.engine import Options, run_check
+    from checker.decide.engine import Options, run_check
     path = ROOT / "proofs" / "context.lim"
     (thm,) = [t for t in load_text(path.read_text(), str(path)) if t.id == "C-3"]
     symbolic = next(c for c in thm.checks if c.kind == "symbolic")

@@ -85,6 +85,7 @@ def _setup():
 
 def _ids(loaded, length: int):
     import torch
+
     from empirical.haystack import passkey_prompt
     return torch.tensor([passkey_prompt(loaded.tokenizer, length, 0.5, seed=0).ids], device=loaded.device)
 
@@ -98,6 +99,7 @@ def _pass(loaded, mode: str, ids):
     """One forward pass of the given kind; returns the last row's attention weights per layer
     (None for a plain pass)."""
     import torch
+
     from empirical.attention import forward_rows
     model = loaded.model
     with torch.inference_mode():
@@ -155,6 +157,7 @@ def attention(loaded, mode: str, lengths: list[int]) -> dict:
 def sweep(loaded, lengths: list[int], depths: list[float], decode: int = 8) -> dict:
     """The needle probe's depth x length grid, by independent passes and by prefix reuse."""
     import torch
+
     from empirical.attention import forward_rows, greedy_continue
     from empirical.haystack import passkey_prompt
     from empirical.prefix import PrefixRunner, order, supported

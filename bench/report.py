@@ -79,6 +79,18 @@ def targets(state: dict) -> list[dict]:
     return rows
 
 
+def headline_block(state: dict) -> str:
+    """The targets table, for the README's `bench` block (written by `limits bench`)."""
+    lines = ["| measurement | target | measured | met |", "|---|---|---|---|"]
+    for r in targets(state):
+        met = "yes" if r["met"] is True else ("reported" if r["met"] is None else "**no**")
+        lines.append(f"| {r['what']} | {r['target']} | {r['measured']} | {met} |")
+    env = state.get("environment", {})
+    lines += ["", f"Measured by `make bench` on {env.get('cores', '?')} cores ({env.get('device', 'cpu')}); "
+                  "every figure is in `bench/RESULTS.md`."]
+    return "\n".join(lines) + "\n"
+
+
 def markdown(state: dict) -> tuple[str, list[dict]]:
     s, env = state["sections"], state.get("environment", {})
     rows = targets(state)

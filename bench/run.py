@@ -18,10 +18,13 @@ import sys
 import time
 from pathlib import Path
 
-from . import checker_bench
-from .report import markdown
+from checker.paths import project_root
+from checker.reports import blocks
 
-ROOT = Path(__file__).resolve().parent.parent
+from . import checker_bench
+from .report import headline_block, markdown
+
+ROOT = project_root()
 STATE = ROOT / "build" / "bench"
 LENGTHS = (512, 1024, 2048, 4096, 8192)
 SWEEP_LENGTHS = (512, 1024, 2048)
@@ -95,8 +98,20 @@ SECTIONS = {"verify": section_verify, "reach": section_reach, "encodings": secti
             "attention": section_attention, "sweep": section_sweep, "flops": section_flops}
 
 
+def register(sub) -> None:
+    parser = sub.add_parser("bench", help="speed, memory and reach against baselines (bench/RESULTS.md)",
+                            description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(run=lambda args: run(args, parser))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv), parser)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fresh", action="store_true", help="ignore the saved sections of an interrupted run")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: all cores)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
@@ -108,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
                         "keeping the others (every ratio is taken within one section)")
     parser.add_argument("--report", action="store_true", help="only write RESULTS.md from the saved run")
     parser.add_argument("--out", default=str(ROOT / "bench"), help="where results.json and RESULTS.md go")
-    args = parser.parse_args(argv)
+
+
+def run(args, parser: argparse.ArgumentParser) -> int:
     DEVICE[0] = args.device
     if args.device.startswith("cuda"):
         import torch
@@ -164,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     text, missed = markdown(state)
     (out / "RESULTS.md").write_text(text)
     print(text)
+    if out.resolve() == (ROOT / "bench").resolve() and not args.quick:
+        blocks.update(ROOT / "README.md", {"bench": headline_block(state)})
     return 0
 
 

@@ -4,10 +4,10 @@ Statements are written in a small language (grammars/statements.lark), elaborate
 small core, and decided by Z3 (after exp and ln are eliminated), SymPy (limits and
 identities) and an exact evaluator that re-checks every counterexample.
 """
-from .api import load_files, load_text, verify_text, verify_theorems
-from .engine import Options
-from .errors import CheckerError, SourceError, UsageError
-from .verdict import CheckResult, Status
+from checker.api import load_files, load_text, verify_text, verify_theorems
+from checker.decide.engine import Options
+from checker.errors import CheckerError, SourceError, UsageError
+from checker.verdict import CheckResult, Status
 
 __all__ = ["load_files", "load_text", "verify_text", "verify_theorems", "Options", "CheckerError",
            "SourceError", "UsageError", "CheckResult", "Status"]

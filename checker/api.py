@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .elaborate import CoreTheorem, elaborate
-from .engine import Options, run_check
-from .errors import Diagnostic, SourceError, Span, UsageError
-from .parser import parse_blocks
-from .verdict import CheckResult
+from checker.decide.engine import Options, run_check
+from checker.errors import Diagnostic, SourceError, Span, UsageError
+from checker.language.elaborate import CoreTheorem, elaborate
+from checker.language.parser import parse_blocks
+from checker.verdict import CheckResult
 
 SUFFIX = ".lim"
 
@@ -86,27 +86,26 @@ _POOL_STATE: dict = {}
 
 
 def _theorem_work(index: int):
-    """One theorem's checks and, when asked, its necessity rows (in a worker process)."""
-    from .necessity import analyse
-    thm, options, necessity = _POOL_STATE["theorems"][index], _POOL_STATE["options"], _POOL_STATE["necessity"]
+    """One theorem's checks and, when asked, its per-theorem analysis rows (in a worker process)."""
+    thm, options, per_theorem = _POOL_STATE["theorems"][index], _POOL_STATE["options"], _POOL_STATE["per_theorem"]
     results = [run_check(thm, check, options) for check in thm.checks]
-    return results, (analyse(thm, options) if necessity else [])
+    return results, (per_theorem(thm, options) if per_theorem else [])
 
 
 def verify_parallel(theorems: list[CoreTheorem], options: Options, only: str | None = None,
-                    necessity: bool = False, jobs: int = 1, progress=None):
-    """The checks (and the necessity rows) of every selected theorem, theorem by theorem over
-    `jobs` forked worker processes; results come back in the theorems' order, exactly as a
-    sequential run gives them (each check has its own solver context and query files)."""
-    from .necessity import analyse
+                    per_theorem=None, jobs: int = 1, progress=None):
+    """The checks of every selected theorem, and `per_theorem(theorem, options)` rows (an
+    analysis such as necessity), theorem by theorem over `jobs` forked worker processes; results
+    come back in the theorems' order, exactly as a sequential run gives them (each check has its
+    own solver context and query files)."""
     selected = _selected(theorems, only)
     if jobs <= 1 or len(selected) < 2:
         results = verify_theorems(selected, options, progress=progress)
-        return results, ([row for t in selected for row in analyse(t, options)] if necessity else [])
+        return results, ([row for t in selected for row in per_theorem(t, options)] if per_theorem else [])
     results: list[CheckResult] = []
     rows = []
     import multiprocessing
-    _POOL_STATE.update(theorems=selected, options=options, necessity=necessity)
+    _POOL_STATE.update(theorems=selected, options=options, per_theorem=per_theorem)
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(selected))) as pool:
             for theorem_results, theorem_rows in pool.imap(_theorem_work, range(len(selected))):

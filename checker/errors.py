@@ -7,8 +7,8 @@ collected and raised together as one `CheckerError`, so the user sees all of the
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,16 @@ class Diagnostic:
     message: str
     hint: str = ""
     severity: str = "error"
+
+    def to_json(self) -> dict:
+        return {"file": self.span.file, "line": self.span.line, "column": self.span.column,
+                "end_line": self.span.end_line, "end_column": self.span.end_column,
+                "message": self.message, "hint": self.hint, "severity": self.severity}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Diagnostic:
+        span = Span(data["file"], data["line"], data["column"], data.get("end_line", 0), data.get("end_column", 0))
+        return cls(span, data["message"], data.get("hint", ""), data.get("severity", "error"))
 
     def render(self, sources: dict[str, str] | None = None) -> str:
         head = f"{self.span}: {self.severity}: {self.message}"

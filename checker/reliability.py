@@ -17,22 +17,25 @@ build/reliability/summary.json. cvc5 answers and tightness probes come from the 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import sys
 import time
 from pathlib import Path
 
-from . import cli, fuzz, mutation
-from .cache import DEFAULT_ROOT
+from checker.analyses import fuzz, mutation
+from checker.analyses.cache import DEFAULT_ROOT
+from checker.decide.engine import Options
+from checker.files import write_atomic
+from checker.paths import build, project_root, proofs, shown
+from checker.paths import results as results_folder
+from checker.reports import blocks
+from checker.reports.figures import reliability_block
 
 FUZZ_TARGET = 10_000
 SOUNDNESS_TARGET = 20_000
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m checker.reliability", description=__doc__.splitlines()[0])
+def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--soundness", type=int, default=SOUNDNESS_TARGET,
                     help="generated statements held against the oracle (default 20000)")
     ap.add_argument("--fuzz", type=int, default=FUZZ_TARGET, help="fuzzing inputs (default 10000)")
@@ -40,14 +43,27 @@ def main(argv=None) -> int:
     ap.add_argument("--only", metavar="IDS", help="mutate only these theorem ids (comma-separated)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cache", default=str(DEFAULT_ROOT))
-    ap.add_argument("--build", default="build/reliability")
-    args = ap.parse_args(argv)
+    ap.add_argument("--build", default=shown(build() / "reliability"))
+    ap.add_argument("--summary", default=shown(results_folder() / "reliability.json"),
+                    help="the committed summary the documents' `reliability` blocks are rendered from")
+    ap.add_argument("--figures", metavar="DOC", action="append", default=None,
+                    help="documents whose `reliability` block this run writes (default: README.md and "
+                         "docs/RELIABILITY.md of the project)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m checker.reliability", description=__doc__.splitlines()[0])
+    add_arguments(ap)
+    return run(ap.parse_args(argv))
+
+
+def run(args) -> int:
     build = Path(args.build)
     build.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results, ok = {}, True
 
-    from . import soundness
+    from checker.soundness import harness as soundness
     sound, records = soundness.run(args.soundness, seed=0, jobs=args.jobs)
     soundness.write(sound, records, build / "soundness")
     sound_ok = sound["failures"] == 0 and not sound["harness_bugs"] and sound["statements"] >= SOUNDNESS_TARGET
@@ -68,12 +84,12 @@ def main(argv=None) -> int:
           f"located errors, {len(f['failures'])} failures ({f['seconds']} s): {'met' if fuzz_ok else 'NOT MET'}")
 
     t0 = time.perf_counter()
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = cli.main(["verify", "proofs", "--build", str(build), "--second-solver", "--cache", args.cache])
-    report = json.loads((build / "verify" / "report.json").read_text())
-    second = report.get("second_solver") or {}
-    solver_ok = code == 0 and second.get("disagree", 1) == 0
+    from checker.pipeline import VerifySettings, verify_run
+    run_ = verify_run(VerifySettings(paths=[str(proofs())], build=build / "verify", second_solver=True, cache=args.cache,
+                                     jobs=args.jobs, options=Options(build_dir=build / "verify")))
+    second = run_.second_solver or {}
+    code = 0 if run_.ok else 1
+    solver_ok = run_.ok and second.get("disagree", 1) == 0
     results["second_solver"] = {k: second.get(k) for k in ("solver", "files", "agree", "disagree", "unknown",
                                                            "agreement_rate", "coverage", "from_cache")}
     results["second_solver"].update(verify_exit=code, target="no disagreement; unknowns listed", met=solver_ok,
@@ -84,11 +100,13 @@ def main(argv=None) -> int:
           f"{second.get('disagree')} disagree, {second.get('unknown')} unknown (listed in "
           f"{build / 'verify' / 'report.json'}); agreement {'n/a' if rate is None else f'{rate:.1%}'} of the "
           f"queries both decided: {'met' if solver_ok else 'NOT MET'}")
-    if code != 0:
-        print(out.getvalue()[-3000:], file=sys.stderr)
+    for r in run_.results:
+        if not r.as_expected:
+            print(f"  NOT AS EXPECTED {r.id} check {r.check_index + 1}: {r.status.value} ({r.reason[:200]})",
+                  file=sys.stderr)
 
     only = set(args.only.split(",")) if args.only else None
-    m = mutation.run_mutation(["proofs"], 2.0, args.per_theorem or None, args.jobs, only, args.cache)
+    m = mutation.run_mutation([str(proofs())], 2.0, args.per_theorem or None, args.jobs, only, args.cache)
     (build / "mutation.json").write_text(json.dumps(m, indent=2, default=str))
     mutation_ok = mutation.meets_target(m)
     results["mutation"] = {k: m[k] for k in ("mutants", "stillborn", "killed", "flagged", "flagged_by_necessity",
@@ -111,6 +129,13 @@ def main(argv=None) -> int:
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["all_met"] = ok
     (build / "summary.json").write_text(json.dumps(results, indent=2, default=str))
+    complete = args.soundness >= SOUNDNESS_TARGET and args.fuzz >= FUZZ_TARGET and not args.only
+    if complete:  # only a full run stands for the project's figures
+        write_atomic(Path(args.summary), json.dumps(results, indent=2, default=str) + "\n")
+        docs = args.figures if args.figures is not None else [project_root() / "README.md",
+                                                              project_root() / "docs" / "RELIABILITY.md"]
+        for doc in docs:
+            blocks.update(Path(doc), {"reliability": reliability_block(results)})
     print(f"reliability: {'every target met' if ok else 'a target is NOT met'} "
           f"({results['seconds']} s; details in {build}/)")
     return 0 if ok else 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-_ACTIVE: list["Recorder"] = []
+_ACTIVE: list[Recorder] = []
 _REGISTERED = False
 
 

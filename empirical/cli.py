@@ -16,6 +16,10 @@ from pathlib import Path
 
 from .framework import RESULTS, ConfigMismatch, ProbeRun
 from .models import DEFAULT_MODEL, ModelUnavailable, load, pick_device
+from checker.paths import project_root, results, shown
+from checker.reports import blocks
+
+from .figures import counterexamples_block, crosscheck_block, read_jsonl
 from .store import CorruptResults, write_json
 
 # Probe modules in the order they run; each confronts the statement ids it lists.
@@ -24,9 +28,9 @@ PROBES = ["needle", "attenuation", "position_loss", "mediation", "halting", "ret
 MODELS = ["smollm2", "gemma3"]
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m empirical")
-    sub = parser.add_subparsers(dest="command", required=True)
+def register(sub) -> None:
+    """Add crosscheck, counterexamples and replay to a parser's subcommands. Importing this
+    module does not import torch; running a subcommand does."""
     cc = sub.add_parser("crosscheck", help="run the probes and put each bound beside its measurement")
     cc.add_argument("--full", action="store_true", help="the whole grid instead of the CPU preset")
     cc.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
@@ -47,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--model", default=None, help="ask this model instead of each record's own")
     rp.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     rp.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    for p in (cc, ce, rp):
+        p.set_defaults(run=run)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m empirical")
+    register(parser.add_subparsers(dest="command", required=True))
     return parser
 
 
@@ -55,7 +66,10 @@ def available_probes() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    return run(_parser().parse_args(argv))
+
+
+def run(args) -> int:
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
@@ -101,7 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     write_json(out / "crosscheck.json", report)
     (out / "CROSSCHECK.md").write_text(markdown(collected))
     print(markdown(collected))
+    _update_documents(out, {"crosscheck": crosscheck_block(report)})
     return 0
+
+
+def _update_documents(out: Path, contents: dict[str, str]) -> None:
+    """A run into the project's own results/ writes its figures into the project's documents."""
+    if Path(out).resolve() != results().resolve() and Path(out).resolve().parent != results().resolve():
+        return
+    for doc in (project_root() / "README.md", *sorted((project_root() / "docs").glob("*.md"))):
+        changed = blocks.update(doc, contents)
+        if changed:
+            print(f"updated {', '.join(changed)} in {shown(doc)}")
 
 
 def _run_probe(module, name: str, info: dict, device: str, loaded, full: bool, out: Path) -> bool:
@@ -167,6 +192,7 @@ def counterexamples_main(args) -> int:
     path = out / "counterexamples.jsonl"
     write_records(path, records)
     data, config = export(records, out / "lm_eval")
+    _update_documents(out, {"counterexamples": counterexamples_block(read_jsonl(path))})
     counts = Counter((r.model, r.decoding.get("temperature", 0), r.theorem) for r in records)
     print(f"{len(records)} verified counterexamples in {path}; lm-eval task {config} ({data.name}); "
           f"{time.time() - started:.0f} s")

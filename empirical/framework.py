@@ -14,9 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from checker.paths import results, shown
+
 from .store import SampleStore, write_json
 
-RESULTS = Path("results")
+RESULTS = Path(shown(results()))  # the project's results/, as typed from the working directory
 VERDICTS = ("consistent", "violated", "inconclusive")
 
 

@@ -27,7 +27,7 @@ class ContextTooLong(ModelUnavailable):
     """A prompt longer than the model's maximum context."""
 
 
-def check_context(loaded: "LoadedModel", length: int) -> None:
+def check_context(loaded: LoadedModel, length: int) -> None:
     limit = loaded.info()["max_positions"]
     if limit is not None and length > limit:
         raise ContextTooLong(f"{loaded.label} reads at most {limit} tokens; a prompt of {length} tokens "

@@ -21,9 +21,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .counterexamples import Decoding, Record, answer, judge, write_records
 from .probes import halting

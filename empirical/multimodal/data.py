@@ -135,7 +135,7 @@ class Batch:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def take(self, index) -> "Batch":
+    def take(self, index) -> Batch:
         return Batch(self.patches[index], self.tokens[index], self.question[index],
                      self.canonical[index], self.objects[index])
 

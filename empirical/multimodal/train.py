@@ -18,8 +18,7 @@ import numpy as np
 import torch
 
 from .data import ANSWER_INDEX, QUERY_INDEX, TEXT_LEN, Batch, DataSpec, Vocab, generate
-from .model import (ModelSpec, TwoModalityLM, answer_nll, loss_split, modality_dominance,
-                    pathway_grad_norms, text_loss)
+from .model import ModelSpec, TwoModalityLM, answer_nll, loss_split, modality_dominance, pathway_grad_norms, text_loss
 
 
 @dataclass(frozen=True)

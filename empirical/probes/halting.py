@@ -45,7 +45,7 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> "Config":
+    def preset(cls, full: bool) -> Config:
         if full:
             return cls(sizes=(2, 3, 4, 6, 8, 10, 12, 16, 20, 24), programs=60)
         return cls()

@@ -44,7 +44,7 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> "Config":
+    def preset(cls, full: bool) -> Config:
         if full:
             return cls(steps=(2, 3, 4, 5), tasks=60)
         return cls()

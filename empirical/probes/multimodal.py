@@ -68,7 +68,7 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> "Config":
+    def preset(cls, full: bool) -> Config:
         if full:
             return cls(sizes=((8, 1, 2), (16, 2, 2), (24, 2, 4), (32, 3, 4), (48, 3, 4), (64, 4, 4), (96, 4, 4)),
                        steps=3000, data_sizes=(1000, 2000, 4000, 8000, 16000, 32000, 64000),

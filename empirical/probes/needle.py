@@ -23,7 +23,9 @@ from ..attention import forward_rows, greedy_continue
 from ..framework import ProbeRun, Verdict
 from ..haystack import passkey_prompt
 from ..models import check_context
-from ..prefix import PrefixRunner, order as prefix_order, supported as prefix_supported
+from ..prefix import PrefixRunner
+from ..prefix import order as prefix_order
+from ..prefix import supported as prefix_supported
 from ..stats import fisher_greater, linear_fit, wilson
 from ..store import write_json
 
@@ -41,7 +43,7 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> "Config":
+    def preset(cls, full: bool) -> Config:
         if full:
             return cls(lengths=(256, 512, 1024, 2048, 4096, 8192),
                        depths=(0.1, 0.3, 0.5, 0.7, 0.9), repeats=3)

@@ -31,8 +31,8 @@ from pathlib import Path
 import torch
 
 from ..framework import ProbeRun, Verdict
-from ..models import check_context
 from ..haystack import FILLER, bos_ids
+from ..models import check_context
 from ..stats import bootstrap_mean
 
 NAME = "position_loss"
@@ -70,7 +70,7 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> "Config":
+    def preset(cls, full: bool) -> Config:
         if full:
             return cls(length=8192, sequences=8)
         return cls()

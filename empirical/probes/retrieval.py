@@ -33,8 +33,17 @@ import numpy as np
 
 from ..framework import ProbeRun, Verdict
 from ..stats import bootstrap_mean, wilson
-from ..tasks import (CITIES, FactCorpus, Passage, Reader, attacker_city, encode, fact_corpus,
-                     poison_passages, split_prompt)
+from ..tasks import (
+    CITIES,
+    FactCorpus,
+    Passage,
+    Reader,
+    attacker_city,
+    encode,
+    fact_corpus,
+    poison_passages,
+    split_prompt,
+)
 
 NAME = "retrieval"
 THEOREMS = ("Rt-1", "Rt-3", "Rt-4")
@@ -54,7 +63,7 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> "Config":
+    def preset(cls, full: bool) -> Config:
         if full:
             return cls(people=120, questions=60, ks=(1, 2, 3, 4, 5, 6, 8), position_k=5,
                        injected=(0, 1, 2, 3, 4, 5, 6))

@@ -68,7 +68,7 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> "Config":
+    def preset(cls, full: bool) -> Config:
         if full:
             return cls(temperatures=(0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0), samples=20,
                        questions=len(QUESTIONS))

@@ -1,0 +1,163 @@
+"""Queries: the formula whose unsatisfiability proves a claim, and its solving.
+
+The query is `domains and assumptions and (claim undefined or not claim)`, with the
+instance's bindings substituted, its finite quantifiers unrolled, and function parameters
+over known domains grounded into one variable per point. It is solved by Z3 after exact
+exp/ln elimination or, failing that, with transcendental terms bounded by facts
+(`abstract.py`, `unsat` only). Every query is written out as SMT-LIB with Z3's answer.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+from checker.decide import budget as budget_
+from checker.decide import transform as T
+from checker.decide import z3_backend
+from checker.decide.abstract import abstract
+from checker.decide.eliminate import eliminate
+from checker.decide.instances import MAX_TABLE
+from checker.decide.outcome import Instance, as_term
+from checker.language import core as C
+
+AUXILIARY_TIMEOUT = 2.0     # seconds for a query whose failure only costs a fallback
+
+
+class Queries:
+    """The part of a check's runner that builds and solves queries (see `engine.CheckRunner`)."""
+
+    def hypotheses(self, inst: Instance) -> list[C.Term]:
+        parts = []
+        for p in self.thm.params:
+            for c in p.constraints:
+                parts += [T.definedness(c, {}), c]
+        sigs = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
+        for _, a in self.assumptions:
+            parts += [T.definedness(a, sigs), a]
+        return parts + inst.constraints
+
+    def build_query(self, inst: Instance, claim: C.Term, part: str, unroll: bool = True):
+        """hypotheses and not defined(claim)  |  hypotheses and defined(claim) and not claim.
+        With unroll=False bounded quantifiers stay quantifiers and function parameters stay
+        uninterpreted (with their range axioms), as in a symbolic check."""
+        subst = {k: as_term(v, self.thm.param(k).sort) for k, v in self._scalars(inst.assignment).items()}
+        sigs_all = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
+        defined = T.definedness(claim, sigs_all)
+        goal = C.mk("not", defined) if part == "undefined" else C.mk("and", defined, C.mk("not", claim))
+        query = C.substitute(C.mk("and", *self.hypotheses(inst), goal), subst)
+        for name, table in self._tables(inst.assignment).items():
+            points = list(table.values)
+            lam = T.table_lambda(self.thm.param(name).sort, points,
+                                 [as_term(table.values[p], C.REAL) for p in points])
+            query = C.substitute_function(query, name, lam)
+        sigs = self.sigs(inst.assignment)
+        if not unroll:
+            return T.fold(T.expand_functions(T.fold(query))), sigs, []
+        query = self.prepare(query)
+        side: list[C.Term] = []
+        # Function parameters over numeric domains become one variable per point.
+        grounded = {}
+        for name, sig in sigs.items():
+            bounds_known = all(isinstance(lo, C.Const) and isinstance(hi, C.Const) for lo, hi in sig.domains)
+            if not bounds_known:
+                continue
+            sizes = [max(0, int(hi.value) - int(lo.value) + 1) for lo, hi in sig.domains]
+            if math.prod(sizes) > MAX_TABLE:
+                continue
+            points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in sig.domains]))
+            grounded[name] = sig
+            for point in points:
+                v = C.Var(sig.result_sort, T.ground_name(name, point))
+                if sig.codomain[0] == C.INT and len(sig.codomain) == 3:
+                    side += [C.mk("le", sig.codomain[1], v), C.mk("le", v, sig.codomain[2])]
+        if grounded:
+            query = T.fold(T.ground_functions(query, grounded))
+        remaining = {k: v for k, v in sigs.items() if k not in grounded}
+        return query, remaining, side
+
+    @staticmethod
+    def prepare(t: C.Term) -> C.Term:
+        t = T.fold(t)
+        t = T.unroll(t)
+        t = T.expand_functions(t)
+        return T.fold(t)
+
+    def solve(self, query: C.Term, sigs, side, label: str, auxiliary: bool = False) -> tuple[z3_backend.Z3Result, object]:
+        """Decide a query exactly (exp/ln eliminated) or, failing that, with its transcendental
+        terms bounded by facts. An auxiliary query (whose failure only costs a fallback) runs
+        under a short timeout."""
+        saved = self.query_timeout
+        if auxiliary:
+            self.query_timeout = AUXILIARY_TIMEOUT
+        try:
+            try:
+                elimination = eliminate(query, C.free_vars(query))
+                return self.solve_eliminated(query, elimination, sigs, side, label)
+            except C.Unsupported as err:
+                if self.check.kind != "symbolic":
+                    raise  # a finite check falls back to deciding its values one by one, exactly
+                return self.solve_abstracted(query, sigs, side, label, err)
+        finally:
+            self.query_timeout = saved
+
+    def solve_abstracted(self, query, sigs, side, label, err: C.Unsupported):
+        """Where exact elimination fails: bound the terms in the way (cos, sin, b^e, then exp
+        and ln too) by true facts and ask again. Only `unsat` is taken from such a query;
+        anything else re-raises the elimination's reason."""
+        saved = self.query_timeout
+        self.query_timeout = min(self.query_timeout or AUXILIARY_TIMEOUT, AUXILIARY_TIMEOUT)
+        try:
+            return self._solve_abstracted(query, sigs, side, label, err)
+        finally:
+            self.query_timeout = saved
+
+    def _solve_abstracted(self, query, sigs, side, label, err: C.Unsupported):
+        previous = None
+        for everything in (False, True):
+            formula, facts, count = abstract(query, everything)
+            if not count or formula == previous:
+                continue
+            previous = formula
+            formula = C.mk("and", formula, *facts)  # the facts go through the elimination too
+            try:
+                elimination = eliminate(formula, C.free_vars(formula))
+                result, elimination = self.solve_eliminated(formula, elimination, sigs, side,
+                                                            f"{label}, {count} terms bounded by facts")
+            except C.Unsupported:
+                continue
+            if result.status == "unsat":
+                result.abstracted = count
+                return result, elimination
+        raise err
+
+    def solve_eliminated(self, query, elimination, sigs, side, label):
+        formula = elimination.formula
+        all_side = side + elimination.side
+        has_ints = any(isinstance(x, C.Var) and x.sort == C.INT for x in C.walk(formula))
+        quantifier_free = not any(isinstance(x, (C.Bind, C.FunBind, C.App)) for x in C.walk(formula))
+        header = f"{self.thm.id} \"{self.thm.title}\", check {self.check.index + 1} ({self.check.kind}), {label}"
+        if has_ints and quantifier_free:
+            relaxed = self._decide(formula, all_side, sigs, header + ", integers relaxed to reals", True)
+            if relaxed.status == "unsat":
+                return relaxed, elimination
+            exact = self._decide(formula, all_side, sigs, header, False)
+            if exact.status == "unknown" and relaxed.status == "unknown":
+                exact.reason = f"{exact.reason}; relaxed to reals: {relaxed.reason}"
+            return exact, elimination
+        return self._decide(formula, all_side, sigs, header, False), elimination
+
+    def _decide(self, formula, side, sigs, header, relax) -> z3_backend.Z3Result:
+        timeout = budget_.remaining(min(self.timeout, self.query_timeout or self.timeout))
+        result = z3_backend.decide(formula, side, sigs, timeout, relax_ints=relax, header=header)
+        self.query_count += 1
+        if self.options.build_dir is not None:
+            directory = self.options.build_dir / "smt2" / safe_name(self.thm.id)
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f"check{self.check.index + 1}-q{self.query_count}{'-relaxed' if relax else ''}.smt2"
+            path.write_text(result.smt2 + f"; z3 answer: {result.status}\n")
+            self.smt2_paths.append(str(path))
+        return result
+
+
+def safe_name(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)

@@ -1,0 +1,5 @@
+import sys
+
+from checker.soundness.harness import main
+
+sys.exit(main())

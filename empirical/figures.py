@@ -1,0 +1,73 @@
+"""The measurements' figures as document blocks, rendered from the committed results.
+
+`crosscheck_block` is written by `limits crosscheck` (from `results/crosscheck.json`),
+`counterexamples_block` by `limits counterexamples` (from the counterexamples JSONL). Pure
+functions of the JSON: importing this module does not import torch.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+MODEL_NAMES = {"smollm2": "SmolLM2-135M", "gemma3": "Gemma 3 270M", "trained-here": "trained here"}
+
+
+def crosscheck_block(data: dict) -> str:
+    """Statement by model: each measured verdict, with the sentence that says what was measured."""
+    verdicts = data["verdicts"]
+    models = [m for m in MODEL_NAMES if any(v["model"] == m for v in verdicts)]
+    models += sorted({v["model"] for v in verdicts} - set(models))
+    rows: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for v in verdicts:
+        rows.setdefault((v["theorem"], v["probe"]), {}).setdefault(v["model"], []).append(v["verdict"])
+    head = "| statement | probe | " + " | ".join(MODEL_NAMES.get(m, m) for m in models) + " |"
+    lines = [head, "|" + "---|" * (2 + len(models))]
+    for (theorem, probe), by_model in sorted(rows.items(), key=lambda kv: _order(kv[0][0])):
+        cells = [", ".join(by_model.get(m, [])) or "-" for m in models]
+        lines.append(f"| {theorem} | {probe} | " + " | ".join(cells) + " |")
+    total = len(verdicts)
+    decided = sum(v["verdict"] in ("consistent", "violated") for v in verdicts)
+    lines += ["", f"{total} verdicts: {decided} consistent or violated, {total - decided} inconclusive "
+                  f"({'full grids' if data.get('full') else 'CPU preset'}); every number and interval is in "
+                  "`results/CROSSCHECK.md`."]
+    return "\n".join(lines) + "\n"
+
+
+def _order(theorem: str):
+    part, _, number = theorem.partition("-")
+    return ("H", "C", "R", "Rt", "M").index(part) if part in ("H", "C", "R", "Rt", "M") else 9, int(number or 0)
+
+
+def counterexamples_block(records: list[dict], limit: int = 8) -> str:
+    """The first failures of each model and statement, abridged, with what the model said."""
+    lines = ["| model | statement | decoding | prompt (abridged) | expected | the model said |",
+             "|---|---|---|---|---|---|"]
+    seen: set = set()
+    for r in records:
+        key = (r["model"], r["theorem"], r["decoding"].get("temperature", 0))
+        if key in seen or len(seen) >= limit:
+            continue
+        seen.add(key)
+        d = r["decoding"]
+        decoding = "greedy" if not d.get("temperature") else f"T = {d['temperature']}, seed {d.get('seed', 0)}"
+        lines.append(f"| {MODEL_NAMES.get(r['model'], r['model'])} | {r['theorem']} | {decoding} | "
+                     f"{_cell(_abridge(r['prompt'], 90))} | {_cell(r['expected'])} | {_cell(_abridge(r['output'], 60))} |")
+    by_theorem: dict[str, int] = {}
+    for r in records:
+        by_theorem[r["theorem"]] = by_theorem.get(r["theorem"], 0) + 1
+    summary = ", ".join(f"{t} ({n})" for t, n in sorted(by_theorem.items()))
+    lines += ["", f"{len(records)} verified failures in all: {summary}."]
+    return "\n".join(lines) + "\n"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def _abridge(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|")
