@@ -3,9 +3,9 @@
 Reach: every finite check of proofs/ that has an integer range with a literal upper bound (or,
 failing that, a parameter fixed to a literal integer) is scaled up along it (the first such
 binding: by convention the size parameter; ranges that depend on it, such as `k in 1..n`, grow
-with it). The upper bound grows from the
-corpus's value (x4 while an attempt takes under half a second, x2 after that) until a run takes longer than the larger budget, gives another verdict than
-the one the corpus expects (unknown, error) or passes a cap. Each attempt runs in a forked
+with it). The upper bound grows from the corpus's value (x4 while an attempt takes under half a
+second, x2 after that) until a run takes longer than the larger budget, gives another verdict
+than the one the corpus expects (unknown, error) or passes a cap. Each attempt runs in a forked
 child that is killed when it overruns, so a solver that ignores its limit cannot stall the
 benchmark.
 """
@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from fractions import Fraction
 
 from checker.paths import project_root
 
@@ -85,7 +86,7 @@ def finite_checks() -> list[dict]:
                 tables = [b.name for b in check.bindings if b.kind == "table"]
                 ranges = [b for b in check.bindings if b.kind == "range" and _int_literal(b.values[1])]
                 values = [b for b in check.bindings if b.kind == "value" and _int_literal(b.values[0])]
-                scale = None if tables else (ranges + values or [None])[0]
+                scale = None if tables else next(iter(ranges + values), None)
                 out.append({"theorem": thm.id, "check": index, "file": str(path.relative_to(ROOT)),
                             "line": check.span.line, "expect": check.expect,
                             "binding": scale.name if scale else None,
@@ -119,7 +120,8 @@ def scaled_source(text: str, file: str, theorem: str, check_index: int, binding:
                 continue
             bindings = tuple(
                 b if b.name != binding or hi is None
-                else replace(b, values=(b.values[0], S.Num(hi)) if b.kind == "range" else (S.Num(hi),))
+                else replace(b, values=(b.values[0], S.Num(Fraction(hi))) if b.kind == "range"
+                             else (S.Num(Fraction(hi)),))
                 for b in item.bindings)
             item = replace(item, bindings=bindings, timeout=None)
         items.append(item)

@@ -43,7 +43,8 @@ def targets(state: dict) -> list[dict]:
             works = not p8.get("oom")
             fails = bool(e8.get("oom"))
             rows.append({"what": "N = 8192: probe works, eager baseline does not", "target": "probe runs, eager OOM",
-                         "measured": (f"probe {p8['seconds']:.1f} s, {_mb(p8['peak_bytes'])} peak; " if works else "probe OOM; ")
+                         "measured": (f"probe {p8['seconds']:.1f} s, {_mb(p8['peak_bytes'])} peak; " if works
+                                      else "probe OOM; ")
                          + (f"eager out of memory (its maps alone need {_mb(attention_need(8192))})" if fails
                             else f"eager ran ({_mb(e8['peak_bytes'])})"),
                          "met": works and fails,
@@ -69,7 +70,8 @@ def targets(state: dict) -> list[dict]:
                       "efficiency" if bound else ""))
         rows.append({"what": f"depth x length sweep ({sw['cells']} prompts), independent / shared prefix",
                      "target": ">= 1.5x", "measured": f"{ratio:.2f}x ({sw['independent_seconds']:.1f} s vs "
-                     f"{sw['shared_seconds']:.1f} s; tokens {token_ratio:.2f}x fewer)", "met": ratio >= 1.5, "why": why})
+                     f"{sw['shared_seconds']:.1f} s; tokens {token_ratio:.2f}x fewer)", "met": ratio >= 1.5,
+                     "why": why})
     fl = s.get("flops")
     if fl:
         best = max(fl["points"], key=lambda p: p["share_of_matmul"])
@@ -100,7 +102,8 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
            + (f" at commit {env['commit']}" if env.get("commit") else "") + ".",
            f"Machine: {env.get('cpu', '?')}, {env.get('cores', '?')} cores, torch threads {env.get('threads', '?')}, "
            f"models on {env.get('device', 'cpu')}; "
-           f"Python {env.get('python', '?')}, torch {env.get('torch', '?')}, transformers {env.get('transformers', '?')}, "
+           f"Python {env.get('python', '?')}, torch {env.get('torch', '?')}, "
+           f"transformers {env.get('transformers', '?')}, "
            f"z3 {env.get('z3', '?')}, cvc5 {env.get('cvc5', '?')}.",
            "The machine is shared, so absolute times move from run to run; each target is a ratio of two "
            "measurements taken in this run, side by side.", ""]
@@ -122,11 +125,13 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
         out += ["## 1. Verify", "",
                 f"`make verify` over {mv['checks']} checks of {mv['theorems']} theorems (necessity analysis and "
                 f"catalogue included): cold {mv['cold']['seconds']:.1f} s (no build folder, no bytecode), warm "
-                f"{mv['warm']['seconds']:.1f} s; exit codes {mv['cold']['exit']} and {mv['warm']['exit']}. The checks' own "
+                f"{mv['warm']['seconds']:.1f} s; exit codes {mv['cold']['exit']} and {mv['warm']['exit']}. "
+                "The checks' own "
                 f"times add up to {mv['checks_seconds']:.1f} s, spread over one worker process per core; the "
                 "necessity and tightness analyses, the cvc5 re-check (from its cache when warm), start-up and "
                 "the catalogue make up the rest.", "",
-                f"Importing the checker (`checker.api`, `checker.engine`, `checker.cli`) takes {imp['seconds'] * 1000:.0f} ms "
+                "Importing the checker (`checker.api`, `checker.engine`, `checker.cli`) takes "
+                f"{imp['seconds'] * 1000:.0f} ms "
                 f"(median of {len(imp['runs'])} fresh interpreters; the interpreter itself starts in "
                 f"{imp['interpreter_start_seconds'] * 1000:.0f} ms); torch or transformers imported: "
                 f"{'**yes**' if imp['torch_imported'] else 'no'}.", "",
@@ -148,7 +153,8 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
                 out.append(f"| {name} | - | - | - | - | {r.get('note', '')} |")
                 continue
             capped = r.get("stopped") == "cap"
-            fmt = (lambda x: "-" if x is None else (f">= {x:,}" if capped and x == r['reach_10s'] else f"{x:,}"))
+            fmt = (lambda x, capped=capped, top=r['reach_10s']:
+                   "-" if x is None else (f">= {x:,}" if capped and x == top else f"{x:,}"))
             out.append(f"| {name} | {r['binding']} | {r['corpus_bound']:,} | {fmt(r['reach_1s'])} | "
                        f"{fmt(r['reach_10s'])} | {r['stopped']} |")
         out.append("")
@@ -167,7 +173,8 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
                 f"- exp and ln eliminated (the checker, Z3): {c['eliminated']['status']} in "
                 f"{c['eliminated']['seconds']:.2f} s;"]
         for label, d in c["direct_cvc5"].items():
-            out.append(f"- direct, exp kept as cvc5's transcendental function, {label}: {d['status']} after {d['seconds']:.1f} s;")
+            out.append(f"- direct, exp kept as cvc5's transcendental function, {label}: {d['status']} after "
+                       f"{d['seconds']:.1f} s;")
         out += ["- Z3 has no exponential function, so it has no direct encoding to compare.", ""]
     if "attention" in s:
         a = s["attention"]

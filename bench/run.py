@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from checker.paths import project_root
 from checker.reports import blocks
@@ -76,7 +77,7 @@ def section_encodings(args) -> dict:
 def section_attention(args) -> dict:
     lengths = ",".join(str(n) for n in (LENGTHS[:3] if args.quick else LENGTHS))
     cap = min(12 * GiB, int(0.6 * _mem_available()))
-    out = {"cap_bytes": cap, "machine_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")}
+    out: dict[str, Any] = {"cap_bytes": cap, "machine_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")}
     for mode in ("plain", "probe", "eager"):
         out[mode] = _child(["attention", mode, lengths], args.threads, cap=cap if mode == "eager" else None)
         print(f"  attention {mode}: " + ", ".join(

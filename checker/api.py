@@ -102,7 +102,7 @@ def verify_parallel(theorems: list[CoreTheorem], options: Options, only: str | N
     if jobs <= 1 or len(selected) < 2:
         results = verify_theorems(selected, options, progress=progress)
         return results, ([row for t in selected for row in per_theorem(t, options)] if per_theorem else [])
-    results: list[CheckResult] = []
+    results = []
     rows = []
     import multiprocessing
     _POOL_STATE.update(theorems=selected, options=options, per_theorem=per_theorem)

@@ -58,7 +58,8 @@ def _verify_arguments(p: argparse.ArgumentParser, name: str) -> None:
                         "verdict is unknown")
     p.add_argument("--memory", type=float, default=DEFAULT_MEMORY_MB, metavar="MB",
                    help=f"memory a check may add (default {DEFAULT_MEMORY_MB:g} MB); past it the verdict is unknown")
-    p.add_argument("--build", default=paths.shown(paths.build()), help="artifact folder (default: the project's build/)")
+    p.add_argument("--build", default=paths.shown(paths.build()),
+                   help="artifact folder (default: the project's build/)")
     p.add_argument("--only", metavar="ID", help="only this theorem id (and its .variants)")
     p.add_argument("-v", "--verbose", action="store_true", help="show methods and steps")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -187,7 +188,8 @@ def run_mutation(args) -> int:
     only = set(args.only.split(",")) if args.only else None
     summary = mutate(args.paths, args.timeout, args.per_theorem or None, args.jobs, only,
                      None if args.no_cache else args.cache)
-    print(f"{'operator':<18} {'mutants':>7} {'killed':>7} {'flagged':>8} {'equiv.':>7} {'survived':>8} {'stillborn':>9}")
+    print(f"{'operator':<18} {'mutants':>7} {'killed':>7} {'flagged':>8} {'equiv.':>7} {'survived':>8} "
+          f"{'stillborn':>9}")
     for op, c in summary["by_operator"].items():
         print(f"{op:<18} {c['mutants']:>7} {c['killed']:>7} {c['flagged']:>8} {c['equivalent']:>7} "
               f"{c['survived'] - c['equivalent']:>8} {c['stillborn']:>9}")

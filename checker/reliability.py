@@ -21,6 +21,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from checker.analyses import fuzz, mutation
 from checker.analyses.cache import DEFAULT_ROOT
@@ -61,7 +62,8 @@ def run(args) -> int:
     build = Path(args.build)
     build.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results, ok = {}, True
+    results: dict[str, Any] = {}
+    ok = True
 
     from checker.soundness import harness as soundness
     sound, records = soundness.run(args.soundness, seed=0, jobs=args.jobs)
@@ -85,8 +87,8 @@ def run(args) -> int:
 
     t0 = time.perf_counter()
     from checker.pipeline import VerifySettings, verify_run
-    run_ = verify_run(VerifySettings(paths=[str(proofs())], build=build / "verify", second_solver=True, cache=args.cache,
-                                     jobs=args.jobs, options=Options(build_dir=build / "verify")))
+    run_ = verify_run(VerifySettings(paths=[str(proofs())], build=build / "verify", second_solver=True,
+                                     cache=args.cache, jobs=args.jobs, options=Options(build_dir=build / "verify")))
     second = run_.second_solver or {}
     code = 0 if run_.ok else 1
     solver_ok = run_.ok and second.get("disagree", 1) == 0

@@ -14,12 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-from .framework import RESULTS, ConfigMismatch, ProbeRun
-from .models import DEFAULT_MODEL, ModelUnavailable, load, pick_device
 from checker.paths import project_root, results, shown
 from checker.reports import blocks
 
 from .figures import counterexamples_block, crosscheck_block, read_jsonl
+from .framework import RESULTS, ConfigMismatch, ProbeRun
+from .models import DEFAULT_MODEL, ModelUnavailable, load, pick_device
 from .store import CorruptResults, write_json
 
 # Probe modules in the order they run; each confronts the statement ids it lists.

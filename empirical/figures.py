@@ -51,7 +51,8 @@ def counterexamples_block(records: list[dict], limit: int = 8) -> str:
         d = r["decoding"]
         decoding = "greedy" if not d.get("temperature") else f"T = {d['temperature']}, seed {d.get('seed', 0)}"
         lines.append(f"| {MODEL_NAMES.get(r['model'], r['model'])} | {r['theorem']} | {decoding} | "
-                     f"{_cell(_abridge(r['prompt'], 90))} | {_cell(r['expected'])} | {_cell(_abridge(r['output'], 60))} |")
+                     f"{_cell(_abridge(r['prompt'], 90))} | {_cell(r['expected'])} | "
+                     f"{_cell(_abridge(r['output'], 60))} |")
     by_theorem: dict[str, int] = {}
     for r in records:
         by_theorem[r["theorem"]] = by_theorem.get(r["theorem"], 0) + 1

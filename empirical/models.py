@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
@@ -90,7 +91,7 @@ def file_sha256(path: Path) -> str:
 class LoadedModel:
     name: str            # what the user asked for: smollm2, gemma3, a hub id or a folder
     label: str
-    model: object        # a transformers causal LM in eval mode
+    model: Any           # a transformers causal LM in eval mode
     tokenizer: object
     device: str
     source_hash: str     # sha256 of the GGUF file, or of the folder's config for other sources

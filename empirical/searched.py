@@ -160,7 +160,7 @@ def search_halting(loaded, budget: Budget) -> list[Record]:
                 continue
             left = max(5.0, budget.seconds - (time.monotonic() - started))
             kept, history = shrink(list(range(program.size)),
-                                   lambda keep: _halting_wrong(loaded, subprogram(program, keep))[0],
+                                   lambda keep, program=program: _halting_wrong(loaded, subprogram(program, keep))[0],
                                    max_calls=budget.shrink_calls, seconds=left, min_size=1)
             small = subprogram(program, kept)
             wrong, expected, output = _halting_wrong(loaded, small)   # verify by asking again
@@ -219,7 +219,7 @@ def search_poison(loaded, budget: Budget) -> list[Record]:
             others = [p for p in ranked if p.pid != gold.pid][: m + budget.context_extra]
             context = sorted(others + [gold], key=ranked.index)   # retrieval order, gold included
 
-            def flips(ctx) -> bool:
+            def flips(ctx, person=person, question=question, target=target) -> bool:
                 out = answer(loaded, reader_prompt(person.name, question, [p.text for p in ctx]), RT4_DECODING)
                 return judge(target, out) and not judge(person.birth, out)
 
@@ -229,7 +229,7 @@ def search_poison(loaded, budget: Budget) -> list[Record]:
             rest = [p for p in context if p is not gold]
             left = max(5.0, budget.seconds - (time.monotonic() - started))
 
-            def with_gold(sub):
+            def with_gold(sub, gold=gold, context=context):
                 ordered = sorted(list(sub) + [gold], key=context.index)
                 return ordered
 

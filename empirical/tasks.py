@@ -348,7 +348,7 @@ def random_program(size: int, seed: int, halts: bool | None = None, modulus: int
     for _ in range(100000):
         n_set = min(len(registers), size - 1)
         lines: list[tuple] = [("set", r, rng.randint(1, modulus - 1)) for r in registers[:n_set]]
-        for i in range(n_set + 1, size + 1):
+        for _ in range(n_set + 1, size + 1):
             roll = rng.random()
             r = rng.choice(registers)
             if roll < 0.45:
@@ -438,7 +438,8 @@ def fact_corpus(n_people: int, seed: int) -> FactCorpus:
     if n_people > len(names):
         raise ValueError(f"at most {len(names)} people")
     # reuse a few first and last names so that names alone do not identify passages
-    firsts, lasts = rng.sample(FIRST, max(2, min(len(FIRST), n_people // 2))), rng.sample(LAST, max(2, min(len(LAST), n_people // 2)))
+    firsts = rng.sample(FIRST, max(2, min(len(FIRST), n_people // 2)))
+    lasts = rng.sample(LAST, max(2, min(len(LAST), n_people // 2)))
     pool = [f"{f} {l}" for f in firsts for l in lasts]
     rng.shuffle(pool)
     chosen = pool[:n_people] if len(pool) >= n_people else pool + rng.sample(

@@ -13,6 +13,7 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import TypeGuard, cast
 
 import cvc5
 
@@ -75,7 +76,7 @@ def _run_children(texts: list[str], timeout_s: float, jobs: int) -> list[tuple[s
     """(answer, reason, seconds) for each text, from up to `jobs` cvc5 children at once; a child
     still running 3 x its limit + 2 s after it started is killed and its answer is unknown."""
     import multiprocessing
-    from multiprocessing.connection import wait
+    from multiprocessing.connection import Connection, wait
     context = multiprocessing.get_context("fork")
     answers: list[tuple[str, str, float] | None] = [None] * len(texts)
     running: dict = {}                      # parent end of the pipe -> (index, process, started)
@@ -93,7 +94,8 @@ def _run_children(texts: list[str], timeout_s: float, jobs: int) -> list[tuple[s
         while pending and len(running) < max(1, jobs):
             start(pending.pop(0))
         soonest = min(started + limit for _, _, started in running.values())
-        for conn in wait(list(running), timeout=max(0.0, soonest - time.monotonic())):
+        # wait() returns those of the given pipe ends that are ready
+        for conn in cast("list[Connection]", wait(list(running), timeout=max(0.0, soonest - time.monotonic()))):
             i, process, started = running.pop(conn)
             try:
                 answer, reason = conn.recv()
@@ -170,7 +172,7 @@ def recheck_cached(smt2_text: str, timeout_s: float, cache=None) -> tuple[str, s
     return answer, reason, cached
 
 
-def _valid(hit) -> bool:
+def _valid(hit) -> TypeGuard[list]:
     return (isinstance(hit, list) and len(hit) == 2 and hit[0] in ("sat", "unsat", "unknown")
             and isinstance(hit[1], str))
 

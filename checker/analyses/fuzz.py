@@ -61,7 +61,7 @@ def fuzz(count: int, seed: int = 0, paths: list[Path] | None = None) -> dict:
     loaded = rejected = 0
     failures: list[dict] = []
     started = time.perf_counter()
-    for n in range(count):
+    for _ in range(count):
         text = mutate(rng.choice(sources), rng)
         try:
             load_text(text, "fuzz.lim")

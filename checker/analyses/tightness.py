@@ -20,13 +20,15 @@ elaborate, or a check cannot run, e.g. a constant moved out of a parameter's dom
 
 Each site has a stable key (its item and its path in the surface tree), so that the report
 of a mutant can be compared site by site with the report of the original (checker.mutation).
-"""
+"""  # noqa: E501 (the table's rows are markdown table rows, which cannot be wrapped)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from fractions import Fraction
+from typing import Any, TypeGuard
 
 from checker.api import load_text
 from checker.decide.engine import Options, run_check
@@ -114,7 +116,7 @@ class Entry:
 
 def _loc(node) -> str:
     span = getattr(node, "span", None)
-    return f"{span.line}:{span.column}" if span is not None and getattr(span, "line", 0) else "?"
+    return f"{span.line}:{span.column}" if span is not None and bool(getattr(span, "line", 0)) else "?"
 
 
 def path_text(path: tuple) -> str:
@@ -122,11 +124,12 @@ def path_text(path: tuple) -> str:
 
 
 def node_at(e: S.Expr, path: tuple) -> S.Expr:
+    node: Any = e  # an expression, or on the way a tuple of them
     for name, i in path:
-        e = getattr(e, name)
+        node = getattr(node, name)
         if i is not None:
-            e = e[i]
-    return e
+            node = node[i]
+    return node
 
 
 def replace_at(e: S.Expr, path: tuple, new: S.Expr) -> S.Expr:
@@ -139,7 +142,7 @@ def replace_at(e: S.Expr, path: tuple, new: S.Expr) -> S.Expr:
     return replace(e, **{name: value[:i] + (replace_at(value[i], rest, new),) + value[i + 1:]})
 
 
-def is_fraction_literal(e: S.Expr) -> bool:
+def is_fraction_literal(e: S.Expr) -> TypeGuard[S.Binary]:
     return (isinstance(e, S.Binary) and e.op == "/" and isinstance(e.left, S.Num)
             and isinstance(e.right, S.Num) and e.right.value != 0)
 
@@ -148,6 +151,7 @@ def constant_value(e: S.Expr) -> Fraction | None:
     if isinstance(e, S.Num):
         return e.value
     if is_fraction_literal(e):
+        assert isinstance(e.left, S.Num) and isinstance(e.right, S.Num)  # as is_fraction_literal checked
         return e.left.value / e.right.value
     return None
 
@@ -163,6 +167,7 @@ def children(e: S.Expr, polarity: str):
         if f.name == "span":
             continue
         value = getattr(e, f.name)
+        items: list[tuple[tuple[str, int | None], S.Expr]]
         if isinstance(value, S.Expr):
             items = [((f.name, None), value)]
         elif isinstance(value, tuple) and value and all(isinstance(v, S.Expr) for v in value):
@@ -252,6 +257,7 @@ def probes(thm: S.Theorem, site: Site) -> tuple[str, list[tuple[str, S.Theorem]]
     node = node_at(getattr(thm.items[site.item], site.attr), site.path)
     if site.kind == "constant":
         c = constant_value(node)
+        assert c is not None  # constant sites are where constant_value reads a number
         d = Fraction(1) if c.denominator == 1 else Fraction(1, 10)
         return "", [("-step", _edit(thm, site, const(c - d))), ("+step", _edit(thm, site, const(c + d)))]
     if site.kind == "bound":
@@ -263,6 +269,7 @@ def probes(thm: S.Theorem, site: Site) -> tuple[str, list[tuple[str, S.Theorem]]
             out.append((f"{site.detail}{label}", _edit(thm, site, replace(node, **{site.detail: nb}))))
         return "", out
     if site.kind == "comparison":
+        assert isinstance(node, S.Compare)  # as `sites` found it
         i = int(site.detail)
         op = node.ops[i]
         flipped = replace(node, ops=node.ops[:i] + (_FLIP[op],) + node.ops[i + 1:])
@@ -273,11 +280,13 @@ def probes(thm: S.Theorem, site: Site) -> tuple[str, list[tuple[str, S.Theorem]]
         label = {"+": "strict", "-": "non-strict", "±": "flipped"}[site.polarity]
         return "", [(label, _edit(thm, site, flipped))]
     if site.kind == "quantifier":
+        assert isinstance(node, (S.RangeQuant, S.FunQuant))  # as `sites` found it
         other = "exists" if node.kind == "forall" else "forall"
         if site.polarity == "+" and node.kind == "forall" or site.polarity == "-" and node.kind == "exists":
             return node.kind, []
         return "", [(other, _edit(thm, site, replace(node, kind=other)))]
     if site.kind == "connective":
+        assert isinstance(node, S.Binary)  # as `sites` found it
         other = "and" if node.op == "or" else "or"
         if site.polarity == "+" and node.op == "and" or site.polarity == "-" and node.op == "or":
             return node.op, []
@@ -309,14 +318,16 @@ _READING = {
                           "holds": (_R.SLACK, "the non-strict hypothesis suffices")},
     ("comparison", "±"): {"fails": (_R.SENSITIVE, "the other strictness is refuted"),
                           "holds": (_R.INSENSITIVE, "the other strictness holds too")},
-    ("quantifier", "+"): {"fails": (_R.TIGHT, "the forall form is refuted"), "holds": (_R.SLACK, "the forall form holds too")},
+    ("quantifier", "+"): {"fails": (_R.TIGHT, "the forall form is refuted"),
+                          "holds": (_R.SLACK, "the forall form holds too")},
     ("quantifier", "±"): {"fails": (_R.SENSITIVE, "the other quantifier is refuted"),
                           "holds": (_R.INSENSITIVE, "the other quantifier holds too")},
     ("connective", "±"): {"fails": (_R.SENSITIVE, "the other connective is refuted"),
                           "holds": (_R.INSENSITIVE, "the other connective holds too")},
     ("quantifier", "-"): {"fails": (_R.TIGHT, "with the exists hypothesis the claim fails"),
                           "holds": (_R.SLACK, "the exists hypothesis suffices")},
-    ("connective", "+"): {"fails": (_R.TIGHT, "the and form is refuted"), "holds": (_R.SLACK, "the and form holds too")},
+    ("connective", "+"): {"fails": (_R.TIGHT, "the and form is refuted"),
+                          "holds": (_R.SLACK, "the and form holds too")},
     ("connective", "-"): {"fails": (_R.TIGHT, "with the or hypothesis the claim fails"),
                           "holds": (_R.SLACK, "the or hypothesis suffices")},
     ("vacuity", "-"): {"fails": (_R.SATISFIABLE, "some value meets every hypothesis on the checked range"),
@@ -394,7 +405,7 @@ def analyse(thm: S.Theorem, options: Options, cache=None, only=None, everything:
     return [analyse_site(thm, s, options, cache) for s in chosen]
 
 
-def eligible(statuses: list[Status], expected: list[Status]) -> bool:
+def eligible(statuses: Sequence[str], expected: Sequence[str]) -> bool:
     """Tightness is read on statements whose checks are decided and as expected."""
     return list(statuses) == list(expected) and all(Status(s).decided for s in statuses)
 

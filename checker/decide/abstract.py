@@ -13,6 +13,8 @@ reads a counterexample from it.
 """
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from checker.language import core as C
 
 # internal names contain "#", which a user's name cannot
@@ -28,7 +30,7 @@ class Abstraction:
         self.terms: dict[C.Term, C.Var] = {}
         self.facts: list[C.Term] = []
 
-    def applies(self, t: C.Term) -> bool:
+    def applies(self, t: C.Term) -> TypeGuard[C.Op]:
         if not isinstance(t, C.Op):
             return False
         if t.op == "pow":

@@ -16,14 +16,14 @@ from checker.decide import budget as budget_
 from checker.decide import evaluator as E
 from checker.decide import transform as T
 from checker.decide import z3_backend
-from checker.decide.instances import MAX_TABLE
+from checker.decide.instances import MAX_TABLE, RunnerState
 from checker.decide.outcome import Instance, Outcome, as_term, value_text
 from checker.errors import EvaluationError, Undecided
 from checker.language import core as C
 from checker.language.elaborate import CoreTheorem
 
 
-class Counterexamples:
+class Counterexamples(RunnerState):
     """The part of a check's runner that handles counterexamples (see `engine.CheckRunner`)."""
 
     def counterexample(self, inst: Instance, result: z3_backend.Z3Result, elimination) -> tuple[dict, E.Env]:
@@ -42,7 +42,7 @@ class Counterexamples:
                 values[p.name] = result.model[p.name]
             else:
                 values[p.name] = Fraction(0) if p.sort != C.BOOL else False  # unconstrained
-        subst = {k: as_term(v, self.thm.param(k).sort) for k, v in values.items()}
+        subst = {k: as_term(v, self._scalar_sort(k)) for k, v in values.items()}
         for p in self.thm.params:
             if not isinstance(p.sort, C.FunSig) or p.name in functions:
                 continue
@@ -163,7 +163,7 @@ def _default_value(sig: C.FunSig, subst: dict):
 
 def samples_for_limits(thm: CoreTheorem) -> list[dict[str, Fraction]]:
     """A few points inside the parameters' interval domains, for cross-checks."""
-    choices = {}
+    choices: dict[str, list[Fraction]] = {}
     for p in thm.params:
         if isinstance(p.sort, C.FunSig) or p.sort == C.BOOL:
             continue

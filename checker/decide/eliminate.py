@@ -27,6 +27,7 @@ unknown rather than guess.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -45,7 +46,7 @@ class LogLinear:
     const: Fraction = Fraction(0)
     coeffs: dict[str, Fraction] = field(default_factory=dict)
     logs: dict[C.Term, Fraction] = field(default_factory=dict)
-    opaque: list[tuple[Fraction, C.Term]] = field(default_factory=list)
+    opaque: list[tuple[Fraction, C.Op]] = field(default_factory=list)
     sorts: dict[str, str] = field(default_factory=dict)
 
     def scaled(self, k: Fraction) -> LogLinear:
@@ -127,14 +128,15 @@ class Elimination:
         """The side constraints with every enclosed constant pinned to one end of its interval."""
         pinned = []
         for lower, higher in self.enclosures.values():  # lo <= v, v <= hi
+            assert isinstance(lower, C.Op) and isinstance(higher, C.Op), (lower, higher)  # built by `enclose`
             pinned.append(C.mk("eq", higher.args[0], higher.args[1]) if upper
                           else C.mk("eq", lower.args[1], lower.args[0]))
         enclosure_terms = {t for pair in self.enclosures.values() for t in pair}
         return [s for s in self.side if s not in enclosure_terms] + pinned
 
-    def back(self, model: dict[str, Fraction]) -> dict[str, C.Term]:
+    def back(self, model: Mapping[str | tuple[str, str], object]) -> dict[str, C.Term]:
         """Values of the eliminated variables as exact terms: x = D * ln(s)."""
-        out = {}
+        out: dict[str, C.Term] = {}
         for x, (s, d) in self.exp_vars.items():
             value = model.get(s)
             if value is None:
@@ -158,7 +160,7 @@ class _Eliminator:
         self.side: list[C.Term] = []
 
     # ---- which variables go
-    def collect(self):
+    def collect(self) -> None:
         changed = True
         while changed:
             changed = False
@@ -207,7 +209,7 @@ class _Eliminator:
         if ll is None:
             raise C.Unsupported(f"exp of {C.term_to_text(u)}, which is not linear in variables and logarithms")
         ll = ll.scaled(scale)
-        factors = [self.enclose(C.mk("exp", C.num(ll.const)))] if ll.const != 0 else []
+        factors: list[C.Term] = [self.enclose(C.mk("exp", C.num(ll.const)))] if ll.const != 0 else []
         factors += [self._power(self._mark(x, ll.sorts[x]), c) for x, c in ll.coeffs.items()]
         factors += [self._power(self.rw(arg), c) for arg, c in ll.logs.items()]
         for k, m in ll.opaque:
@@ -222,10 +224,11 @@ class _Eliminator:
 
     def exponentiate(self, op: str, ll: LogLinear) -> C.Term:
         q = math.lcm(*(c.denominator for c in ll.logs.values())) if ll.logs else 1
-        lhs, rhs = [], []
+        lhs: list[C.Term] = []
+        rhs: list[C.Term] = []
         if ll.const != 0:  # e^(q c0) is transcendental: enclosed in a rational interval
             (lhs if ll.const > 0 else rhs).append(self.enclose(C.mk("exp", C.num(abs(ll.const) * q))))
-        items = [(self._mark(x, ll.sorts[x]), c * q) for x, c in ll.coeffs.items()]
+        items: list[tuple[C.Term, Fraction]] = [(self._mark(x, ll.sorts[x]), c * q) for x, c in ll.coeffs.items()]
         items += [(self.rw(arg), c * q) for arg, c in ll.logs.items()]
         for base, e in items:
             (lhs if e > 0 else rhs).append(self._power(base, abs(e)))

@@ -80,8 +80,9 @@ class CheckRunner(Instances, Queries, Counterexamples):
         """How many points the instance's unbound function parameters have in all."""
         total = 0
         for sig in self.sigs(inst.assignment).values():
-            if all(isinstance(lo, C.Const) and isinstance(hi, C.Const) for lo, hi in sig.domains):
-                total += math.prod(max(0, int(hi.value) - int(lo.value) + 1) for lo, hi in sig.domains)
+            bounds = [(lo, hi) for lo, hi in sig.domains if isinstance(lo, C.Const) and isinstance(hi, C.Const)]
+            if len(bounds) == len(sig.domains):
+                total += math.prod(max(0, int(hi.value) - int(lo.value) + 1) for lo, hi in bounds)
         return total
 
     def decide(self, inst: Instance, claim: C.Term, label: str, confirm: bool = True,
@@ -231,9 +232,10 @@ class CheckRunner(Instances, Queries, Counterexamples):
             regions = [C.mk("le", C.num(k), C.mk("mul", C.num(sign), var)) for k in (2, 1000)]
         else:
             a = C.num(lim.point)
-            regions = [C.mk("and", C.mk("lt", C.mk("add", a, C.num(-r)), var), C.mk("lt", var, C.mk("add", a, C.num(r))),
+            regions = [C.mk("and", C.mk("lt", C.mk("add", a, C.num(-r)), var),
+                            C.mk("lt", var, C.mk("add", a, C.num(r))),
                             C.mk("not", C.mk("eq", var, a))) for r in (Fraction(1), Fraction(1, 1000))]
-        subst = {k: as_term(v, self.thm.param(k).sort) for k, v in self._scalars(inst.assignment).items()}
+        subst = {k: as_term(v, self._scalar_sort(k)) for k, v in self._scalars(inst.assignment).items()}
         for region in regions:
             query = C.substitute(C.mk("and", *self.hypotheses(inst), region, C.mk("not", condition)), subst)
             try:
@@ -312,7 +314,7 @@ def run_check(theorem: CoreTheorem, check: CoreCheck, options: Options) -> Check
     started = time.perf_counter()
     result = CheckResult(
         id=theorem.id, title=theorem.title, source=str(check.span), refs=list(theorem.refs),
-        check=check.kind, check_index=check.index, expected=check.expect, status=Status.UNKNOWN)
+        check=check.kind, check_index=check.index, expected=Status(check.expect), status=Status.UNKNOWN)
     runner = CheckRunner(theorem, check, options)
     try:
         with budget_.running(budget_.Budget(options.budget, options.memory_mb)), budget_.alarm(options.budget):

@@ -64,7 +64,7 @@ class _Evaluator:
         self.exact_fallback = exact_fallback
         # Transcendental functions of exact rationals recur (the same frequency in every
         # term of a rotary sum): compute each once per precision.
-        self.memo: dict[tuple, Any] = {}
+        self.memo: dict[tuple | C.Term, Any] = {}
 
     def run(self, t: C.Term):
         return self.ev(t, self.env.values)
@@ -366,6 +366,7 @@ class _Evaluator:
         budget.require_size(f"the domain of '{t.display}'",
                             math.prod(max(0, hi - lo + 1) for lo, hi in domains), MAX_FUNCTIONS)
         points = list(itertools.product(*[range(lo, hi + 1) for lo, hi in domains]))
+        outputs: list[bool] | list[Fraction]
         if t.sig.codomain[0] == C.BOOL:
             outputs = [False, True]
         elif t.sig.codomain[0] == C.INT and len(t.sig.codomain) == 3:

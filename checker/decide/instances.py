@@ -15,14 +15,53 @@ from fractions import Fraction
 from checker.decide import budget as budget_
 from checker.decide import evaluator as E
 from checker.decide import transform as T
-from checker.decide.outcome import CheckError, Instance, as_term, value_text
+from checker.decide.outcome import CheckError, Instance, Options, as_term, value_text
 from checker.errors import EvaluationError, Undecided
 from checker.language import core as C
+from checker.language.elaborate import CoreCheck, CoreTheorem
 
 MAX_TABLE = 10_000
 
 
-class Instances:
+class RunnerState:
+    """What a check's runner holds (set by `engine.CheckRunner.__init__`) and the views of an
+    instance's assignment that its parts (instances, queries, counterexamples) share."""
+
+    thm: CoreTheorem
+    check: CoreCheck
+    options: Options
+    timeout: float
+    query_timeout: float | None
+    smt2_paths: list[str]
+    query_count: int
+    assumptions: list[tuple[str, C.Term]]
+
+    @staticmethod
+    def _scalars(assignment) -> dict:
+        return {k: v for k, v in assignment.items() if not isinstance(v, E.Table)}
+
+    @staticmethod
+    def _tables(assignment) -> dict:
+        return {k: v for k, v in assignment.items() if isinstance(v, E.Table)}
+
+    def _scalar_sort(self, name: str) -> str:
+        sort = self.thm.param(name).sort
+        assert isinstance(sort, str), name  # a scalar parameter, not a function
+        return sort
+
+    def sigs(self, assignment) -> dict[str, C.FunSig]:
+        subst = {k: as_term(v, C.INT) for k, v in self._scalars(assignment).items()}
+        out = {}
+        for p in self.thm.params:
+            if isinstance(p.sort, C.FunSig) and p.name not in self._tables(assignment):
+                out[p.name] = C.FunSig(tuple((T.fold(C.substitute(lo, subst)), T.fold(C.substitute(hi, subst)))
+                                             for lo, hi in p.sort.domains),
+                                       (p.sort.codomain[0],) + tuple(T.fold(C.substitute(c, subst))
+                                                                     for c in p.sort.codomain[1:]))
+        return out
+
+
+class Instances(RunnerState):
     """The part of a check's runner that expands its instances (see `engine.CheckRunner`)."""
 
     def instances(self, enumerate_all: bool = False) -> tuple[list[Instance], str]:
@@ -144,10 +183,10 @@ class Instances:
                     raise CheckError(span, f"{param.name}{_point_text(point)} = {value_text(v)} is not an "
                                      f"integer, but '{param.name}' returns integers")
                 if len(sig.codomain) == 3:
-                    lo, hi = int(sig.codomain[1].value), int(sig.codomain[2].value)
-                    if not lo <= v <= hi:
+                    c_lo, c_hi = int(sig.codomain[1].value), int(sig.codomain[2].value)
+                    if not c_lo <= v <= c_hi:
                         raise CheckError(span, f"{param.name}{_point_text(point)} = {value_text(v)} "
-                                         f"is outside [{lo}..{hi}]")
+                                         f"is outside [{c_lo}..{c_hi}]")
         points = list(itertools.product(*[range(lo, hi + 1) for lo, hi in domains]))
         missing = [p for p in points if p not in values]
         if missing:
@@ -160,14 +199,6 @@ class Instances:
             return bool(E.evaluate(term, E.Env(self._scalars(assignment))))
         except (EvaluationError, Undecided, C.Unsupported) as err:
             raise CheckError(span, f"cannot evaluate the table value {C.term_to_text(term)}: {err}") from None
-
-    @staticmethod
-    def _scalars(assignment) -> dict:
-        return {k: v for k, v in assignment.items() if not isinstance(v, E.Table)}
-
-    @staticmethod
-    def _tables(assignment) -> dict:
-        return {k: v for k, v in assignment.items() if isinstance(v, E.Table)}
 
     def _binding_value(self, term: C.Term, assignment, span):
         term = C.substitute(term, {k: as_term(v, C.REAL) for k, v in self._scalars(assignment).items()})
@@ -189,17 +220,6 @@ class Instances:
             if not ok:
                 raise CheckError(span, f"{param.name} = {value_text(value)} lies outside the domain "
                                  f"of '{param.name}' ({param.domain_text or C.term_to_text(c)})")
-
-    def sigs(self, assignment) -> dict[str, C.FunSig]:
-        subst = {k: as_term(v, C.INT) for k, v in self._scalars(assignment).items()}
-        out = {}
-        for p in self.thm.params:
-            if isinstance(p.sort, C.FunSig) and p.name not in self._tables(assignment):
-                out[p.name] = C.FunSig(tuple((T.fold(C.substitute(lo, subst)), T.fold(C.substitute(hi, subst)))
-                                             for lo, hi in p.sort.domains),
-                                       (p.sort.codomain[0],) + tuple(T.fold(C.substitute(c, subst))
-                                                                     for c in p.sort.codomain[1:]))
-        return out
 
 
 def _point_text(point: tuple[int, ...]) -> str:

@@ -15,15 +15,15 @@ from checker.decide import budget as budget_
 from checker.decide import transform as T
 from checker.decide import z3_backend
 from checker.decide.abstract import abstract
-from checker.decide.eliminate import eliminate
-from checker.decide.instances import MAX_TABLE
+from checker.decide.eliminate import Elimination, eliminate
+from checker.decide.instances import MAX_TABLE, RunnerState
 from checker.decide.outcome import Instance, as_term
 from checker.language import core as C
 
 AUXILIARY_TIMEOUT = 2.0     # seconds for a query whose failure only costs a fallback
 
 
-class Queries:
+class Queries(RunnerState):
     """The part of a check's runner that builds and solves queries (see `engine.CheckRunner`)."""
 
     def hypotheses(self, inst: Instance) -> list[C.Term]:
@@ -40,14 +40,16 @@ class Queries:
         """hypotheses and not defined(claim)  |  hypotheses and defined(claim) and not claim.
         With unroll=False bounded quantifiers stay quantifiers and function parameters stay
         uninterpreted (with their range axioms), as in a symbolic check."""
-        subst = {k: as_term(v, self.thm.param(k).sort) for k, v in self._scalars(inst.assignment).items()}
+        subst = {k: as_term(v, self._scalar_sort(k)) for k, v in self._scalars(inst.assignment).items()}
         sigs_all = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
         defined = T.definedness(claim, sigs_all)
         goal = C.mk("not", defined) if part == "undefined" else C.mk("and", defined, C.mk("not", claim))
         query = C.substitute(C.mk("and", *self.hypotheses(inst), goal), subst)
         for name, table in self._tables(inst.assignment).items():
             points = list(table.values)
-            lam = T.table_lambda(self.thm.param(name).sort, points,
+            sig = self.thm.param(name).sort
+            assert isinstance(sig, C.FunSig), name  # only function parameters are bound to tables
+            lam = T.table_lambda(sig, points,
                                  [as_term(table.values[p], C.REAL) for p in points])
             query = C.substitute_function(query, name, lam)
         sigs = self.sigs(inst.assignment)
@@ -58,13 +60,13 @@ class Queries:
         # Function parameters over numeric domains become one variable per point.
         grounded = {}
         for name, sig in sigs.items():
-            bounds_known = all(isinstance(lo, C.Const) and isinstance(hi, C.Const) for lo, hi in sig.domains)
-            if not bounds_known:
+            bounds = [(lo, hi) for lo, hi in sig.domains if isinstance(lo, C.Const) and isinstance(hi, C.Const)]
+            if len(bounds) != len(sig.domains):  # not every bound is known
                 continue
-            sizes = [max(0, int(hi.value) - int(lo.value) + 1) for lo, hi in sig.domains]
+            sizes = [max(0, int(hi.value) - int(lo.value) + 1) for lo, hi in bounds]
             if math.prod(sizes) > MAX_TABLE:
                 continue
-            points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in sig.domains]))
+            points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in bounds]))
             grounded[name] = sig
             for point in points:
                 v = C.Var(sig.result_sort, T.ground_name(name, point))
@@ -82,7 +84,8 @@ class Queries:
         t = T.expand_functions(t)
         return T.fold(t)
 
-    def solve(self, query: C.Term, sigs, side, label: str, auxiliary: bool = False) -> tuple[z3_backend.Z3Result, object]:
+    def solve(self, query: C.Term, sigs, side, label: str,
+              auxiliary: bool = False) -> tuple[z3_backend.Z3Result, Elimination]:
         """Decide a query exactly (exp/ln eliminated) or, failing that, with its transcendental
         terms bounded by facts. An auxiliary query (whose failure only costs a fallback) runs
         under a short timeout."""

@@ -62,7 +62,8 @@ class ToSympy:
                 "ln": lambda: sympy.log(a[0]), "sqrt": lambda: sympy.sqrt(a[0]),
                 "abs": lambda: sympy.Abs(a[0]), "cos": lambda: sympy.cos(a[0]),
                 "sin": lambda: sympy.sin(a[0]), "floor": lambda: sympy.floor(a[0]),
-                "ceil": lambda: sympy.ceiling(a[0]), "binom": lambda: sympy.binomial(a[0], a[1]), "min": lambda: sympy.Min(*a), "max": lambda: sympy.Max(*a),
+                "ceil": lambda: sympy.ceiling(a[0]), "binom": lambda: sympy.binomial(a[0], a[1]),
+                "min": lambda: sympy.Min(*a), "max": lambda: sympy.Max(*a),
                 "lt": lambda: sympy.Lt(a[0], a[1]), "le": lambda: sympy.Le(a[0], a[1]),
                 "eq": lambda: sympy.Eq(a[0], a[1]), "not": lambda: sympy.Not(a[0]),
                 "and": lambda: sympy.And(*a), "or": lambda: sympy.Or(*a),
@@ -160,7 +161,7 @@ class ToSympy:
             failures = [self._holds_near(part, var, sides) for part in condition.args]
             return "" if not all(failures) else failures[0]
         need, term = _requirement(condition)
-        if need is None:
+        if need is None or term is None:  # both None together
             return f"cannot read the condition {C.term_to_text(condition)} near the point"
         expr = self(term)
         for point, direction in sides:
@@ -245,9 +246,9 @@ def _limits(t: C.Term) -> list[C.Limit]:
     return [x for x in C.walk(t) if isinstance(x, C.Limit)]
 
 
-def _atoms(claim: C.Term) -> list[C.Term] | None:
+def _atoms(claim: C.Term) -> list[C.Op] | None:
     if isinstance(claim, C.Op) and claim.op == "and":
-        out = []
+        out: list[C.Op] = []
         for a in claim.args:
             part = _atoms(a)
             if part is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction
+from typing import Any, cast
 
 from checker.decide import budget
 from checker.language import core as C
@@ -35,8 +36,8 @@ def definedness(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
         parts = [d(a) for a in t.args]
         sig = sigs.get(t.fn)
         if sig is not None:
-            for a, (lo, hi) in zip(t.args, sig.domains):
-                parts += [C.mk("le", lo, a), C.mk("le", a, hi)]
+            for arg, (lo, hi) in zip(t.args, sig.domains):
+                parts += [C.mk("le", lo, arg), C.mk("le", arg, hi)]
         return C.mk("and", *parts)
     if isinstance(t, C.Bind):
         body = d(t.body)
@@ -55,6 +56,7 @@ def definedness(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
         return C.mk("and", *parts, body)
     assert isinstance(t, C.Op), t
     a = t.args
+    guard: list[C.Term]
     if t.op == "and":
         parts, guard = [], []
         for x in a:
@@ -118,11 +120,12 @@ def fold_node(t: C.Term) -> C.Term:
     if not isinstance(t, C.Op):
         return t
     args = t.args
+    v: list[Any]  # the values of constant arguments: truth values or numbers by the operator
     if t.op in ("and", "or", "not", "implies", "iff"):
         if t.op in ("and", "or"):
             return C.mk(t.op, *args)
         if all(isinstance(x, C.Const) for x in args):
-            v = [x.value for x in args]
+            v = [x.value for x in args if isinstance(x, C.Const)]  # all of them
             return C.Const(C.BOOL, {"not": lambda: not v[0], "implies": lambda: (not v[0]) or v[1],
                                     "iff": lambda: v[0] == v[1]}[t.op]())
         if t.op == "implies" and args[0] == C.TRUE:
@@ -134,7 +137,7 @@ def fold_node(t: C.Term) -> C.Term:
         return args[1] if args[0].value else args[2]
     if not all(isinstance(x, C.Const) for x in args):
         return t
-    v = [x.value for x in args]
+    v = [x.value for x in args if isinstance(x, C.Const)]  # all of them: numbers here
     try:
         if t.op == "add":
             out = sum(v, Fraction(0))
@@ -232,8 +235,8 @@ def _size(t: C.Term, cap: int) -> int:
 
 def function_space(sig: C.FunSig):
     """(points, outputs) of a function space with numeric bounds, or None."""
-    bounds = [(lo, hi) for lo, hi in sig.domains]
-    if not all(isinstance(lo, C.Const) and isinstance(hi, C.Const) for lo, hi in bounds):
+    bounds = [(lo, hi) for lo, hi in sig.domains if isinstance(lo, C.Const) and isinstance(hi, C.Const)]
+    if len(bounds) != len(sig.domains):
         return None
     sizes = [max(0, int(hi.value) - int(lo.value) + 1) for lo, hi in bounds]
     if math.prod(sizes) > FUNCTION_SPACE_LIMIT:
@@ -294,11 +297,13 @@ def ground_functions(t: C.Term, sigs: dict[str, C.FunSig]) -> C.Term:
     if not (isinstance(t, C.App) and t.fn in sigs):
         return t
     if all(isinstance(a, C.Const) for a in t.args):
-        return C.Var(t.sort, ground_name(t.fn, tuple(int(a.value) for a in t.args)))
+        return C.Var(t.sort, ground_name(t.fn, tuple(int(a.value) for a in t.args if isinstance(a, C.Const))))
     if C.free_vars(t) - _ground_names(t):
         return t  # depends on a bound variable of a binder left symbolic: keep the application
     sig = sigs[t.fn]
-    points = list(itertools.product(*[range(int(lo.value), int(hi.value) + 1) for lo, hi in sig.domains]))
+    # The caller (queries.build_query) grounds only signatures whose domain bounds are numbers.
+    points = list(itertools.product(*[range(int(cast(C.Const, lo).value), int(cast(C.Const, hi).value) + 1)
+                                      for lo, hi in sig.domains]))
     values = [C.Var(t.sort, ground_name(t.fn, p)) for p in points]
     if not values:  # an empty domain: every application is outside it, and so undefined
         return _any_value(t.sort)

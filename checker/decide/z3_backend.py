@@ -21,7 +21,7 @@ POWER_EXPANSION_LIMIT = 64
 @dataclass
 class Z3Result:
     status: str  # "sat" | "unsat" | "unknown"
-    model: dict[str, object] = field(default_factory=dict)
+    model: dict[str | tuple[str, str], object] = field(default_factory=dict)  # ("fun", f): read_function reads it
     reason: str = ""
     smt2: str = ""
     logic: str = ""
@@ -260,7 +260,7 @@ def decide(formula: C.Term, side: list[C.Term], sigs: dict[str, C.FunSig], timeo
     if answer == z3.unsat:
         return Z3Result("unsat", smt2=smt2, logic=logic)
     model = solver.model()
-    values: dict[str, object] = {}
+    values: dict[str | tuple[str, str], object] = {}
     approximate = False
     for name, v in tr.vars.items():
         value, rounded = _value(model.eval(v, model_completion=True))

@@ -123,7 +123,8 @@ class Limit(Term):
 
 
 for _cls in (Const, Var, Op, App, Bind, FunBind, Limit):
-    _cls.__hash__ = Term.__hash__  # dataclass would otherwise generate an uncached hash
+    # dataclass would otherwise generate an uncached hash; mypy does not allow assigning to a method
+    _cls.__hash__ = Term.__hash__  # type: ignore[method-assign]
 
 TRUE = Const(BOOL, True)
 FALSE = Const(BOOL, False)

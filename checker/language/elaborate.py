@@ -9,6 +9,8 @@ are reported together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
 
 from checker.errors import Diagnostic, SourceError, Span, did_you_mean
 from checker.language import core as C
@@ -37,11 +39,16 @@ class CoreParam:
     domain_text: str = ""
 
 
+# A check's binding: (parameter, kind, values, span). The kind is "range", "set", "value" or
+# "table"; the values are terms, or for a table (argument terms, value term) pairs.
+CoreBinding = tuple[str, str, tuple[Any, ...], Span]
+
+
 @dataclass
 class CoreCheck:
     index: int
     kind: str
-    bindings: list[tuple[str, str, tuple[C.Term, ...], Span]]
+    bindings: list[CoreBinding]
     expect: str
     timeout: float | None
     span: Span
@@ -123,7 +130,9 @@ class Elaborator:
             self.error(t.span, f"unknown statement id '{base}'",
                        did_you_mean(base, KNOWN_IDS) or "ids come from shared/paper/STATEMENTS.md")
         scope = _Scope()
-        self.witnesses, self.used_witnesses = {}, set()  # a domain may mention 'exists f' too
+        # a domain may mention 'exists f' too
+        self.witnesses: dict[str, S.Witness] = {}
+        self.used_witnesses: set[str] = set()
         params: list[CoreParam] = []
         for p in t.params:
             if p.name in scope.entries:
@@ -199,6 +208,7 @@ class Elaborator:
 
     def fun_sig(self, f: S.FunType, scope: _Scope) -> C.FunSig:
         domains = tuple((self.integer(d.lo, scope), self.integer(d.hi, scope)) for d in f.domains)
+        codomain: tuple
         if isinstance(f.codomain, S.IndexSet):
             codomain = (C.INT, self.integer(f.codomain.lo, scope), self.integer(f.codomain.hi, scope))
         else:
@@ -207,7 +217,7 @@ class Elaborator:
 
     def check(self, index: int, c: S.Check, scope: _Scope, params: list[CoreParam]) -> CoreCheck:
         by_name = {p.name: p for p in params}
-        bindings = []
+        bindings: list[CoreBinding] = []
         seen = set()
         if c.kind == "symbolic" and c.bindings:
             self.error(c.span, "a symbolic check takes no bindings", "use 'check finite ...' to fix values")
@@ -325,8 +335,7 @@ class Elaborator:
             _, name, sig = entry
             if len(e.args) != len(sig.domains):
                 return self.error(e.span, f"'{e.fn}' takes {len(sig.domains)} arguments, given {len(e.args)}")
-            args = tuple(self.integer(a, scope) for a in e.args)
-            return C.App(sig.result_sort, name, args)
+            return C.App(sig.result_sort, name, tuple(self.integer(a, scope) for a in e.args))
         if entry[0] == "macro":
             _, let, def_scope = entry
             if len(e.args) != len(let.formals):
@@ -339,6 +348,7 @@ class Elaborator:
     def _Neg(self, e: S.Neg, scope):
         arg = self.arith(e.arg, scope)
         if isinstance(arg, C.Const):
+            assert isinstance(arg.value, Fraction)  # a number: arith() rejects truth values
             return C.Const(arg.sort, -arg.value)
         return C.mk("neg", arg)
 
@@ -353,7 +363,10 @@ class Elaborator:
         if e.op == "+":
             return C.mk("add", l, r)
         if e.op == "-":
-            return C.mk("add", l, C.Const(r.sort, -r.value) if isinstance(r, C.Const) else C.mk("neg", r))
+            if isinstance(r, C.Const):
+                assert isinstance(r.value, Fraction)  # a number: arith() rejects truth values
+                return C.mk("add", l, C.Const(r.sort, -r.value))
+            return C.mk("add", l, C.mk("neg", r))
         if e.op == "*":
             return C.mk("mul", l, r)
         if e.op == "/":
@@ -375,10 +388,20 @@ class Elaborator:
                 else:
                     parts.append(self.error(e.span, f"'{op}' compares numbers, not truth values"))
                 continue
-            parts.append({"<": lambda: C.mk("lt", l, r), "<=": lambda: C.mk("le", l, r),
-                          ">": lambda: C.mk("lt", r, l), ">=": lambda: C.mk("le", r, l),
-                          "=": lambda: C.mk("eq", l, r),
-                          "!=": lambda: C.mk("not", C.mk("eq", l, r))}[op]())
+            if op == "<":
+                parts.append(C.mk("lt", l, r))
+            elif op == "<=":
+                parts.append(C.mk("le", l, r))
+            elif op == ">":
+                parts.append(C.mk("lt", r, l))
+            elif op == ">=":
+                parts.append(C.mk("le", r, l))
+            elif op == "=":
+                parts.append(C.mk("eq", l, r))
+            elif op == "!=":
+                parts.append(C.mk("not", C.mk("eq", l, r)))
+            else:
+                raise KeyError(op)
         return C.mk("and", *parts, strict=True) if len(parts) > 1 else parts[0]
 
     def _Ite(self, e: S.Ite, scope):
@@ -429,6 +452,7 @@ class Elaborator:
         return C.FunBind(C.BOOL, e.kind, bound, sig, body, witness)
 
     def _Limit(self, e: S.Limit, scope: _Scope):
+        point: Fraction | str
         if isinstance(e.point, S.Inf):
             point = "inf"
         elif isinstance(e.point, S.Neg) and isinstance(e.point.arg, S.Inf):
@@ -437,6 +461,7 @@ class Elaborator:
             p = self.arith(e.point, scope)
             if not isinstance(p, C.Const):
                 return self.error(_span(e.point), "a limit point must be a number, inf or -inf")
+            assert isinstance(p.value, Fraction)  # a number: arith() rejects truth values
             point = p.value
         # A limit at +-inf is a limit of a sequence too: its variable may bound sums.
         var = self.fresh(e.var, C.INT if isinstance(point, str) else C.REAL)

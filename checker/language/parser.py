@@ -50,6 +50,31 @@ def _num(text: str) -> Fraction:
     return Fraction(text)
 
 
+# Builders of _Builder's methods for rules that differ only in a keyword or a bracket.
+def _range_quant(kind):
+    @v_args(meta=True)
+    def build(self, meta, children):
+        var, lo, hi, body = children
+        return S.RangeQuant(kind, str(var), lo, hi, body, self._span(meta))
+    return build
+
+
+def _fun_quant(kind):
+    @v_args(meta=True)
+    def build(self, meta, children):
+        var, ftype, body = children
+        return S.FunQuant(kind, str(var), ftype, body, self._span(meta))
+    return build
+
+
+def _interval(lo_closed, hi_closed):
+    @v_args(meta=True)
+    def build(self, meta, children):
+        lo, hi = children
+        return S.Interval(lo, hi, lo_closed, hi_closed, self._span(meta))
+    return build
+
+
 class _Builder(Transformer):
     """Maps Lark trees to syntax nodes. Semantic checks wait for `elaborate`."""
 
@@ -63,6 +88,7 @@ class _Builder(Transformer):
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def _tok_span(self, tok: Token) -> Span:
+        assert tok.line is not None and tok.column is not None  # the lexer's tokens carry positions
         return Span(self.file, tok.line, tok.column, tok.end_line or tok.line,
                     tok.end_column or tok.column + len(tok))
 
@@ -164,34 +190,13 @@ class _Builder(Transformer):
         var, point, body = children
         return S.Limit(str(var), point, body, self._span(meta))
 
-    def _range_quant(kind):
-        @v_args(meta=True)
-        def build(self, meta, children):
-            var, lo, hi, body = children
-            return S.RangeQuant(kind, str(var), lo, hi, body, self._span(meta))
-        return build
-
     forall_range = _range_quant("forall")
     exists_range = _range_quant("exists")
-
-    def _fun_quant(kind):
-        @v_args(meta=True)
-        def build(self, meta, children):
-            var, ftype, body = children
-            return S.FunQuant(kind, str(var), ftype, body, self._span(meta))
-        return build
 
     forall_fun = _fun_quant("forall")
     exists_fun = _fun_quant("exists")
 
     # ---- types
-    def _interval(lo_closed, hi_closed):
-        @v_args(meta=True)
-        def build(self, meta, children):
-            lo, hi = children
-            return S.Interval(lo, hi, lo_closed, hi_closed, self._span(meta))
-        return build
-
     closed_interval = _interval(True, True)
     closed_open_interval = _interval(True, False)
     open_closed_interval = _interval(False, True)
@@ -303,7 +308,7 @@ class _Builder(Transformer):
         return ("timeout", _num(str(children[0])))
 
     @v_args(meta=True)
-    def check_item(self, meta, children):
+    def check_item(self, meta, children) -> S.Check:
         kind = str(children[0])
         expect = str(children[-1])
         bindings: tuple = ()

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from checker.files import write_atomic
 
-_BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w-]+)(?: \([^)]*\))? -->\n)(?P<body>.*?)(<!-- end generated: (?P=name) -->)",
+_BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w-]+)(?: \([^)]*\))? -->\n)"
+                    r"(?P<body>.*?)(<!-- end generated: (?P=name) -->)",
                     re.S)
 
 

@@ -60,7 +60,7 @@ def render(theorems: list[CoreTheorem], results: list[CheckResult],
     for t in theorems:
         by_base[t.id.split(".")[0]].append(t)
 
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for r in results:
         counts[r.status] += 1
     out = ["# The paper's statements, checked",
@@ -109,7 +109,8 @@ def _theorem_section(t: CoreTheorem, results: list[CheckResult], necessity: list
     lines += [f"claim {text}" for text in t.claim_texts]
     lines += ["```", "", "| check | expected | verdict | range | counterexample or reason |", "|---|---|---|---|---|"]
     for r in results:
-        detail = r.counterexample_text if r.status == "refuted" else (r.reason if r.status in ("unknown", "error") else "")
+        detail = (r.counterexample_text if r.status == "refuted"
+                  else (r.reason if r.status in ("unknown", "error") else ""))
         rng = r.range + (f" ({r.instances} instances)" if r.check == "finite" and r.instances else "")
         lines.append(f"| {r.check} | {r.expected} | {r.status} | {_cell(rng)} | {_cell(detail)} |")
     if necessity:

@@ -15,7 +15,8 @@ _MARK = {"proved": "PROVED", "verified": "VERIFIED", "refuted": "REFUTED", "unkn
 def table(results: list[CheckResult], verbose: bool = False) -> str:
     rows = [("id", "check", "verdict", "expected", "range / counterexample", "time")]
     for r in results:
-        detail = r.counterexample_text if r.status == "refuted" else (r.reason if r.status in ("unknown", "error") else r.range)
+        detail = (r.counterexample_text if r.status == "refuted"
+                  else (r.reason if r.status in ("unknown", "error") else r.range))
         if r.status == "verified":
             detail = f"{r.range} ({r.instances} instances)"
         flag = "" if r.as_expected else "  <-- expected " + r.expected

@@ -23,6 +23,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction as F
+from typing import Any
 
 from checker.soundness import oracle as O
 
@@ -121,7 +122,9 @@ class Gen:
         return name
 
     def _scalar(self, name: str, base: str, dom: str | None) -> str:
-        domain, meta = None, {"kind": base, "lo": None, "hi": None, "lo_closed": True, "hi_closed": True, "set": None}
+        domain: O.Interval | O.SetDom | None = None
+        meta: dict[str, Any] = {"kind": base, "lo": None, "hi": None, "lo_closed": True, "hi_closed": True,
+                                "set": None}
         if dom:
             dom = dom.strip()
             if dom.startswith("{"):
@@ -564,12 +567,12 @@ def t_sum(g: Gen):
         g.claim(f"prod({j} in 1..{n}, 2) = 2^{n}")
         g.truth = "true" if lo is not None and lo >= 0 else "false"
     elif kind == "count":
-        a = g.name("a", "m", "k")
-        g.int(a, "[-3, 3]")
-        g.claim(f"sum({j} in {a}..{n}, 1) = {n} - {a} + 1")
+        start = g.name("a", "m", "k")
+        g.int(start, "[-3, 3]")
+        g.claim(f"sum({j} in {start}..{n}, 1) = {n} - {start} + 1")
         g.truth = None
         if g.coin():
-            g.assume(f"{n} >= {a} - 1")
+            g.assume(f"{n} >= {start} - 1")
             g.truth = "true"
     elif kind == "forall":
         g.either(f"forall {j} in 1..{n} : {j} <= {n}", f"forall {j} in 1..{n} : {j} < {n}")
@@ -962,7 +965,8 @@ TEMPLATES = {
 
 def _finite_bindings(g: Gen) -> list:
     """Bindings for a `check finite` line over a random subset of the parameters."""
-    bindings, fixed = [], {}
+    bindings: list[O.Binding] = []
+    fixed: dict[str, F] = {}
     for p in g.params:
         m = g.meta[p.name]
         if m["kind"] == "bool" or g.coin(0.35):
@@ -983,9 +987,9 @@ def _finite_bindings(g: Gen) -> list:
                 bindings.append(O.Binding(p.name, "table", entries))
             continue
         if m["set"] is not None:
-            values = [v for v in m["set"] if v is not None]
-            if values:
-                v = g.rng.choice(values)
+            members = [v for v in m["set"] if v is not None]
+            if members:
+                v = g.rng.choice(members)
                 fixed[p.name] = v
                 bindings.append(O.Binding(p.name, "value", (O.Num(v),)))
             continue
@@ -1059,7 +1063,7 @@ def generate(seed: int, index: int) -> Generated:
             checks = checks[1:]  # finite checks only
     statement = O.Statement(f"H-1.g{index:06d}", g.params, g.lets, g.assumptions, g.claims, g.witnesses, checks,
                             title=f"generated {cls}")
-    meta = {"params": dict(g.meta)}
+    meta: dict[str, Any] = {"params": dict(g.meta)}
     if not g.params:  # a ground claim: the oracle labels it, and must agree with the template
         outcome = O.evaluate_point(statement, {}).kind
         truth = {"true": "true", "false": "false", "undefined": "false"}.get(outcome)

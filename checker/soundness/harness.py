@@ -41,6 +41,7 @@ import traceback
 from contextlib import contextmanager
 from fractions import Fraction as F
 from pathlib import Path
+from typing import Any
 
 from checker.paths import build, shown
 from checker.soundness import oracle as O
@@ -112,6 +113,7 @@ def _inside(meta: dict, v) -> bool:
 
 def _scalar_options(p: O.Param, meta: dict, hints: list, rng: random.Random, env: dict) -> list:
     t = p.type
+    assert isinstance(t, O.ScalarType), p.name  # function parameters take _table_options
     if t.base == "bool":
         return [False, True]
     if isinstance(t.domain, O.SetDom):
@@ -158,11 +160,13 @@ def _random_real(rng: random.Random, lo, hi) -> F:
 
 def _table_options(p: O.Param, rng: random.Random, env: dict) -> list:
     t = p.type
+    assert isinstance(t, O.FunType), p.name
     domains = tuple((_int_of(lo, env), _int_of(hi, env)) for lo, hi in t.domains)
     points = _product(domains)
     if len(points) > 64:
         return []
     cod = t.codomain
+    choices: list[bool | F]
     if cod[0] == "bool":
         choices = [False, True]
     elif cod[0] == "range":
@@ -173,7 +177,8 @@ def _table_options(p: O.Param, rng: random.Random, env: dict) -> list:
     elif cod[0] == "int":
         choices = [F(v) for v in range(-3, 4)]
     else:
-        choices = [F(v) for v in range(-3, 4)] + [F(1, 2), F(-5, 2), F(1, 3)]
+        choices = [F(v) for v in range(-3, 4)]
+        choices += [F(1, 2), F(-5, 2), F(1, 3)]
     tables = [{pt: choices[0] for pt in points}, {pt: choices[-1] for pt in points}]
     if cod[0] in ("int", "real"):
         tables.append({pt: F(0) for pt in points})
@@ -194,6 +199,7 @@ def _binding_options(b: O.Binding, p: O.Param, rng: random.Random, env: dict) ->
     if b.kind in ("set", "value"):
         return [_value_of(v, env) for v in b.values]
     table = {tuple(_int_of(a, env) for a in args): _value_of(v, env) for args, v in b.values}
+    assert isinstance(p.type, O.FunType), p.name  # a table binds a function parameter
     domains = tuple((_int_of(lo, env), _int_of(hi, env)) for lo, hi in p.type.domains)
     return [O.Table(domains, table)]
 
@@ -214,7 +220,8 @@ def sample_points(gen: Generated, check: O.Check, rng: random.Random, random_poi
     def build(focus: int, pick: int | None):
         """focus >= 0: that parameter takes option `pick`; -2: every parameter takes option `pick`
         (the generator's hints come first, so hints given together are tried together)."""
-        point, env = {}, {}
+        point: dict[str, Any] = {}
+        env: dict[str, tuple] = {}
         for i, p in enumerate(s.params):
             try:
                 opts = options(p, env)
@@ -222,8 +229,10 @@ def sample_points(gen: Generated, check: O.Check, rng: random.Random, random_poi
                 return None
             if not opts:
                 return None
-            chosen = pick is not None and (i == focus or focus == -2)
-            v = opts[pick % len(opts)] if chosen else rng.choice(opts)
+            if pick is not None and (i == focus or focus == -2):
+                v = opts[pick % len(opts)]
+            else:
+                v = rng.choice(opts)
             point[p.name] = v
             env[p.name] = ("fun", v) if isinstance(v, O.Table) else ("val", v)
         return point
@@ -232,7 +241,7 @@ def sample_points(gen: Generated, check: O.Check, rng: random.Random, random_poi
         yield {}
         return
     seen = set()
-    plan = [(-2, k) for k in range(6)]
+    plan: list[tuple[int, int | None]] = [(-2, k) for k in range(6)]
     for i, p in enumerate(s.params):
         plan += [(i, k) for k in range(24 if not isinstance(p.type, O.FunType) else 7)]
     plan += [(-1, None)] * random_points
@@ -335,9 +344,11 @@ def _completions(gen: Generated, point: dict, missing: list, limit: int = 512):
 
 def _all_tables(p: O.Param, env: dict, limit: int):
     """Every table of a function parameter with a finite codomain, or None when there are too many."""
+    assert isinstance(p.type, O.FunType), p.name
     domains = tuple((_int_of(lo, env), _int_of(hi, env)) for lo, hi in p.type.domains)
     pts = _product(domains)
     cod = p.type.codomain
+    values: list[bool] | list[F]
     if cod[0] == "bool":
         values = [False, True]
     elif cod[0] == "range":
@@ -429,7 +440,7 @@ def _judge_incomplete(gen: Generated, check: O.Check, point: dict, missing: list
         completions, exhaustive = _completions(gen, point, missing)
     except (ValueError, TypeError, NameError, O.Undecided):
         completions, exhaustive = [], False
-    kinds = collections.Counter()
+    kinds: collections.Counter[str] = collections.Counter()
     found = None
     for c in completions:
         kind = O.evaluate_point(s, c, check, budget=CONFIRM_BUDGET / 10).kind
@@ -458,8 +469,8 @@ def run_one(seed: int, index: int, timeout: float = DEFAULT_TIMEOUT, random_poin
     from checker.errors import CheckerError
 
     gen = generate(seed, index)
-    record = {"index": index, "cls": gen.cls, "truth": gen.truth, "text": gen.text, "checks": [],
-              "failures": [], "suspects": [], "harness": []}
+    record: dict[str, Any] = {"index": index, "cls": gen.cls, "truth": gen.truth, "text": gen.text, "checks": [],
+                              "failures": [], "suspects": [], "harness": []}
     if "label_conflict" in gen.meta:
         record["harness"].append(f"label: {gen.meta['label_conflict']}")
     started = time.perf_counter()
@@ -560,7 +571,8 @@ def _in_workers(indices, seed: int, jobs: int, timeout: float, points: int, memo
     from concurrent.futures.process import BrokenProcessPool
 
     hard_limit = 10 * (SLOW_FACTOR * timeout + SLOW_SLACK) + 20 + 4 * ORACLE_BUDGET  # SIGALRM missed
-    pending, suspects = deque(indices), deque()
+    pending: deque[int] = deque(indices)
+    suspects: deque[int] = deque()
     context = multiprocessing.get_context("fork")
     while pending or suspects:
         # after a broken pool, the statements that were in flight run one at a time to find the culprit
@@ -579,7 +591,7 @@ def _in_workers(indices, seed: int, jobs: int, timeout: float, points: int, memo
                     record = f.result()  # raises BrokenProcessPool while f is still counted in flight
                     futures.pop(f)
                     yield record
-                for f, (i, t0) in list(futures.items()):
+                for i, t0 in list(futures.values()):
                     if time.monotonic() - t0 > hard_limit:
                         raise _Stuck(i)
                 if solo and not futures:
@@ -618,9 +630,10 @@ def run(count: int, seed: int = 0, jobs: int = 1, timeout: float = DEFAULT_TIMEO
 
 def summarize(records: list, seed: int, count: int, jobs: int, timeout: float, seconds: float) -> dict:
     by_class: dict = collections.defaultdict(collections.Counter)
-    verdicts, truth_verdicts = collections.Counter(), collections.Counter()
+    verdicts: collections.Counter[str] = collections.Counter()
+    truth_verdicts: collections.Counter[str] = collections.Counter()
     failure_classes: dict = {}
-    reasons = collections.Counter()
+    reasons: collections.Counter[str] = collections.Counter()
     points = inside = undecided = truncated = 0
     for r in records:
         for c in r["checks"]:

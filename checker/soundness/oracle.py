@@ -469,8 +469,9 @@ def sqrt_(v):
     return _norm(iv.sqrt(to_iv(v)))
 
 
-_COS_EXACT = {Fraction(0): 1, Fraction(1, 2): 0, Fraction(1): -1, Fraction(3, 2): 0, Fraction(1, 3): Fraction(1, 2),
-              Fraction(2, 3): Fraction(-1, 2), Fraction(4, 3): Fraction(-1, 2), Fraction(5, 3): Fraction(1, 2)}
+_COS_EXACT: dict[Fraction, int | Fraction] = {
+    Fraction(0): 1, Fraction(1, 2): 0, Fraction(1): -1, Fraction(3, 2): 0, Fraction(1, 3): Fraction(1, 2),
+    Fraction(2, 3): Fraction(-1, 2), Fraction(4, 3): Fraction(-1, 2), Fraction(5, 3): Fraction(1, 2)}
 
 
 @_memo
@@ -707,7 +708,7 @@ class Evaluator:
 
     def _instances(self, kind: str, body: Expr, envs) -> bool:
         """A quantifier over instances, each true, false or undefined (U)."""
-        outcomes = []
+        outcomes: list[bool | None] = []
         for inner in envs:
             try:
                 outcomes.append(self.truth(body, inner))
@@ -941,7 +942,7 @@ def _in_binding(ev: Evaluator, b: Binding, value, env: dict) -> bool:
 
 
 def global_env(s: Statement, point: dict) -> dict:
-    env = {}
+    env: dict[str, tuple] = {}
     for p in s.params:
         v = point[p.name]
         env[p.name] = ("fun", v) if isinstance(v, Table) else ("val", v)

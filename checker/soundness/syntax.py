@@ -126,9 +126,9 @@ DNE = "dne"
 @dataclass(frozen=True)
 class Limit(Expr):
     var: str
-    point: object           # Fraction | "inf" | "-inf"
+    point: Fraction | str   # Fraction | "inf" | "-inf"
     body: Expr
-    known: object = None    # an Expr (the value by construction), DNE, or None
+    known: Expr | str | None = None    # an Expr (the value by construction), DNE, or None
 
 
 # ---- statements
@@ -149,13 +149,13 @@ class SetDom:
 @dataclass(frozen=True)
 class ScalarType:
     base: str               # int real bool
-    domain: object = None   # Interval | SetDom | None
+    domain: Interval | SetDom | None = None
 
 
 @dataclass(frozen=True)
 class Param:
     name: str
-    type: object            # ScalarType | FunType
+    type: ScalarType | FunType
 
 
 @dataclass(frozen=True)
@@ -222,6 +222,7 @@ class _Parser:
             if not m or m.end() == pos:
                 raise ParseError(f"cannot read {text[pos:pos + 20]!r}")
             kind = "num" if m.group(1) else "name" if m.group(2) else "op"
+            assert m.lastindex is not None  # one of the three groups matched
             self.tokens.append((kind, m.group(m.lastindex)))
             pos = m.end()
         self.i = 0
@@ -325,7 +326,7 @@ class _Parser:
         if not ops:
             return operands[0]
         parts = [Cmp(op, l, r) for op, l, r in zip(ops, operands, operands[1:])]
-        out = parts[0]
+        out: Expr = parts[0]
         for p in parts[1:]:
             out = Logic("and", out, p)
         return out

@@ -152,7 +152,7 @@ def plot(run: ProbeRun, samples: list[dict]) -> None:
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.2))
     bars = [("full trace", "full"), ("no trace", "no_trace"), ("truncated", "truncated"),
             ("corrupted:\ncorrect", "corrupted"), ("corrupted:\nfollows trace", "follows")]
-    for i, (label, name) in enumerate(bars):
+    for i, (_label, name) in enumerate(bars):
         r = table[name]
         ax.bar(i, r["rate"], color="tab:red" if name == "follows" else "tab:blue")
         ax.errorbar(i, r["rate"], yerr=[[r["rate"] - r["lo"]], [r["hi"] - r["rate"]]], color="k", capsize=4)

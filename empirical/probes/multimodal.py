@@ -197,7 +197,8 @@ def scaling(pts: list[dict]) -> dict | None:
     for i in range(len(grid) - 1):
         dx = math.log(grid[i + 1] / grid[i])
         local = {m: -math.log(mean[m][i + 1] / mean[m][i]) / dx for m in mean}
-        ok = min(local["vision"], local["text"]) - 1e-9 <= local["combined"] <= max(local["vision"], local["text"]) + 1e-9
+        ok = (min(local["vision"], local["text"]) - 1e-9 <= local["combined"]
+              <= max(local["vision"], local["text"]) + 1e-9)
         inside += ok
         segments.append({"from": grid[i], "to": grid[i + 1], **local, "inside": ok})
     slow = "vision" if fits["vision"]["alpha"] < fits["text"]["alpha"] else "text"
@@ -209,9 +210,11 @@ def scaling(pts: list[dict]) -> dict | None:
 
 def mdi_table(sample: dict) -> dict:
     final = sample["final"]
-    return {"vision": [{k: row[k] for k in ("mdi", "lo", "hi", "text_share", "token_share")} for row in final["mdi_vision"]],
+    return {"vision": [{k: row[k] for k in ("mdi", "lo", "hi", "text_share", "token_share")}
+                       for row in final["mdi_vision"]],
             "text": [{k: row[k] for k in ("mdi", "lo", "hi")} for row in final["mdi_text"]],
-            "during": [{"step": c["step"], "vision": [r["mdi"] for r in c["mdi_vision"]]} for c in sample["checkpoints"]]}
+            "during": [{"step": c["step"], "vision": [r["mdi"] for r in c["mdi_vision"]]}
+                       for c in sample["checkpoints"]]}
 
 
 def grad_table(sample: dict, seed: int) -> dict:
@@ -281,7 +284,8 @@ def scaling_verdict(model: str, sc: dict | None, axis: str, baseline: dict) -> V
     share = sc["slow_share"]
     numbers = {**sc, "baseline_text_only": baseline}
     symbol = "N" if axis == "parameters" else "D"
-    text = (f"{axis} ({symbol} = {sc['x'][0]:,.0f} .. {sc['x'][-1]:,.0f}, {len(sc['x'])} values): L ~ {symbol}^-alpha with "
+    text = (f"{axis} ({symbol} = {sc['x'][0]:,.0f} .. {sc['x'][-1]:,.0f}, {len(sc['x'])} values): "
+            f"L ~ {symbol}^-alpha with "
             f"alpha_vision = {_fmt_fit(fv)} (R^2 {fv['r2']:.2f}), alpha_text = {_fmt_fit(ft)} "
             f"(R^2 {ft['r2']:.2f}), alpha_eff = {_fmt_fit(fc)} for the combined loss; L_v "
             f"{sc['mean']['vision'][0]:.2f} -> {sc['mean']['vision'][-1]:.2f} (image-blind baseline "
@@ -320,7 +324,8 @@ def inverse_verdict(model: str, inv: dict | None, label: str) -> Verdict:
             f"{inv['slope']:+.3f} ± {se:.3f}) while L_t goes {a['text']:.2f} -> {b['text']:.2f}")
     if inv["slope"] - 2 * se > 0:
         how = (" (at fixed compute the text samples displace image samples: a zero-sum data budget)"
-               if label == "fixed compute" else " (the image data is the same at every point: the text data itself hurts)")
+               if label == "fixed compute"
+               else " (the image data is the same at every point: the text data itself hurts)")
         return Verdict(NAME, model, "M-1", "consistent",
                        f"{text}: inverse scaling of the image-dependent loss as text data grows{how}, the case "
                        f"M-1.inverse allows once an interaction term is present", inv)
@@ -400,7 +405,8 @@ def plot(run: ProbeRun, analysis: dict) -> None:
     from matplotlib.ticker import NullFormatter
     colours = {"vision": "tab:red", "text": "tab:blue", "combined": "black"}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
-    for ax, key, label in ((axes[0], "scaling_params", "parameters N"), (axes[1], "scaling_data", "distinct training samples D")):
+    for ax, key, label in ((axes[0], "scaling_params", "parameters N"),
+                           (axes[1], "scaling_data", "distinct training samples D")):
         sc = analysis[key]
         pts = analysis["params" if key == "scaling_params" else "data"]
         if sc is None:

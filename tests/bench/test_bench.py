@@ -79,7 +79,8 @@ STATE = {
     "sections": {
         "verify": {"make_verify": {"cold": {"seconds": 30.0, "exit": 0}, "warm": {"seconds": 14.0, "exit": 0},
                                    "checks": 109, "theorems": 95, "checks_seconds": 9.0, "per_theorem": {"C-3": 1.0}},
-                   "import": {"seconds": 0.3, "runs": [0.3], "torch_imported": False, "interpreter_start_seconds": 0.02}},
+                   "import": {"seconds": 0.3, "runs": [0.3], "torch_imported": False,
+                              "interpreter_start_seconds": 0.02}},
         "attention": {"cap_bytes": 12 << 30, "machine_bytes": 24 << 30,
                       "plain": {"points": [{"N": 2048, "seconds": 4.0, "peak_bytes": 100 << 20},
                                            {"N": 8192, "seconds": 30.0, "peak_bytes": 400 << 20}]},
@@ -89,8 +90,9 @@ STATE = {
                       "eager": {"points": [{"N": 2048, "seconds": 9.0, "peak_bytes": 5 << 30},
                                            {"N": 8192, "oom": True, "error": "can't allocate"}]}},
         "sweep": {"supported": True, "cells": 15, "lengths": [512], "depths": [0.5], "decode_tokens": 8,
-                  "independent_seconds": 60.0, "shared_seconds": 50.0, "independent_peak_bytes": 1, "shared_peak_bytes": 1,
-                  "independent_tokens": 1000, "shared_tokens": 700, "flops_independent": 100e9, "flops_shared": 80e9, "same_answers": 15, "max_abs_logit_diff": 1e-5},
+                  "independent_seconds": 60.0, "shared_seconds": 50.0, "independent_peak_bytes": 1,
+                  "shared_peak_bytes": 1, "independent_tokens": 1000, "shared_tokens": 700,
+                  "flops_independent": 100e9, "flops_shared": 80e9, "same_answers": 15, "max_abs_logit_diff": 1e-5},
         "flops": {"matmul_rate": 100e9, "matmul_size": 2048, "threads": 2,
                   "points": [{"N": 512, "seconds": 1.0, "flops": 40e9, "rate": 40e9, "share_of_matmul": 0.4}]},
     }}

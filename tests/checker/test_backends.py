@@ -221,7 +221,8 @@ def test_delta_ge_ln_of_a_constant_becomes_polynomial():
 def test_c3_threshold_is_decided_after_elimination():
     """Delta >= ln(p (N-1) / (1-p)) as an unsat query: the elimination is usable by Z3 end to end."""
     delta, p, N = C.Var(C.REAL, "Delta"), C.Var(C.REAL, "p"), C.Var(C.REAL, "N")
-    threshold = C.mk("ln", C.mk("div", C.mk("mul", p, C.mk("add", N, C.num(-1))), C.mk("add", C.num(1), C.mk("neg", p))))
+    threshold = C.mk("ln", C.mk("div", C.mk("mul", p, C.mk("add", N, C.num(-1))),
+                                C.mk("add", C.num(1), C.mk("neg", p))))
     # not (Delta >= threshold  <=>  e^Delta >= threshold's argument) is unsat for 0<p<1, N>=2
     arg = C.mk("div", C.mk("mul", p, C.mk("add", N, C.num(-1))), C.mk("add", C.num(1), C.mk("neg", p)))
     claim = C.mk("iff", C.mk("le", threshold, delta), C.mk("le", arg, C.mk("exp", delta)))

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import difflib
-import sys
-from pathlib import Path
-
-from tests.checker.proofs_run import ROOT, verify_proofs
 
 from checker.language.elaborate import KNOWN_IDS  # noqa: E402
+from tests.checker.proofs_run import ROOT, verify_proofs
 
 
 def test_committed_catalogue_is_current():

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from checker import cli
-
 from tests.checker.proofs_run import ROOT, verify_proofs
 
 LOC = re.compile(r"^(?P<file>\S+?):(?P<line>\d+):(?P<col>\d+): error: ", re.M)
@@ -180,7 +179,8 @@ def test_checker_never_imports_torch_or_transformers(tmp_path):
 
 
 @pytest.mark.parametrize("module", ["checker.api", "checker.cli", "checker.decide.engine", "checker.decide.evaluator",
-                                    "checker.decide.z3_backend", "checker.decide.sympy_backend", "checker.decide.eliminate"])
+                                    "checker.decide.z3_backend", "checker.decide.sympy_backend",
+                                    "checker.decide.eliminate"])
 def test_modules_import_without_torch(module):
     code = (f"import sys, {module}\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')]\n"

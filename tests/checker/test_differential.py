@@ -218,7 +218,8 @@ def test_eliminated_exp_ln_models_satisfy_the_original(formula):
             return
         back = el.back(result.model)
         values = {name: back.get(name, result.model.get(name, Fraction(0))) for name in ("x", "y")}
-        note(f"model: {result.model}; back: { {k: C.term_to_text(v) if isinstance(v, C.Term) else v for k, v in values.items()} }")
+        shown = {k: C.term_to_text(v) if isinstance(v, C.Term) else v for k, v in values.items()}
+        note(f"model: {result.model}; back: {shown}")
         try:
             holds = evaluate(formula, Env(values))
         except Undecided as err:

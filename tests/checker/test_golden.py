@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import pytest
 
 from checker.api import load_files, statement_files
 from checker.decide import evaluator as E
-
 from tests.checker.proofs_run import ROOT, verify_proofs
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "verdicts.json"

@@ -177,7 +177,8 @@ theorem C-3.t8 "square below one" {
 """)
     (drop,) = [m for m in mutants(thm) if m.operator == "drop-assumption"]
     category, why = explain(thm, parse_source(drop.source).theorems[0], ["refuted", "verified"], Options(timeout=2))
-    assert category == "explained" and "where the original holds (check 2)" in why and "where it fails (check 1)" in why, why
+    assert (category == "explained" and "where the original holds (check 2)" in why
+            and "where it fails (check 1)" in why), why
 
 
 def test_vacuous_hypotheses_are_reported():

@@ -208,7 +208,8 @@ _small_arith = st.recursive(
 _small_claim = st.recursive(
     st.one_of(st.tuples(_small_arith, st.sampled_from(["<", "<=", "=", "!=", ">="]), _small_arith).map(" ".join),
               st.sampled_from(["b", "true", "forall i in 0..2 : f(i) <= 2", "exists i in 0..n : f(i) = i"])),
-    lambda ch: st.tuples(ch, st.sampled_from(["and", "or", "=>", "<=>"]), ch).map(lambda a: f"({a[0]}) {a[1]} ({a[2]})"),
+    lambda ch: st.tuples(ch, st.sampled_from(["and", "or", "=>", "<=>"]), ch).map(
+        lambda a: f"({a[0]}) {a[1]} ({a[2]})"),
     max_leaves=3)
 _small_checks = _lark("check_item", _SMALL_NUMBER, _KNOWN_ID, ["x", "n", "f", "b"], max_rules=25)
 _typed_theorem = st.builds(

@@ -100,7 +100,8 @@ def test_forward_shapes_and_attention():
     spec = D.DataSpec()
     batch = D.generate(5, spec, 0)
     torch.manual_seed(0)
-    model = TwoModalityLM(ModelSpec(d=16, layers=2, heads=4), len(D.Vocab(spec)), spec.patch_dim, spec.patches, D.TEXT_LEN)
+    model = TwoModalityLM(ModelSpec(d=16, layers=2, heads=4), len(D.Vocab(spec)), spec.patch_dim, spec.patches,
+                          D.TEXT_LEN)
     patches, tokens = torch.from_numpy(batch.patches), torch.from_numpy(batch.tokens)
     with torch.no_grad():
         logits, attention = model(patches, tokens, want_attention=True)
@@ -125,7 +126,8 @@ def test_loss_split_sums_to_the_combined_loss():
     assert s["combined"] == pytest.approx((3 * s["vision"] + 2 * s["text"]) / 5)
     spec = D.DataSpec()
     batch = D.generate(64, spec, 4)
-    model = TwoModalityLM(ModelSpec(d=8, layers=1, heads=2), len(D.Vocab(spec)), spec.patch_dim, spec.patches, D.TEXT_LEN)
+    model = TwoModalityLM(ModelSpec(d=8, layers=1, heads=2), len(D.Vocab(spec)), spec.patch_dim, spec.patches,
+                          D.TEXT_LEN)
     tokens = torch.from_numpy(batch.tokens)
     with torch.no_grad():
         nll = answer_nll(model(torch.from_numpy(batch.patches), tokens)[0], tokens, D.ANSWER_INDEX)

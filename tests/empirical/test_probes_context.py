@@ -10,6 +10,7 @@ import json
 import math
 
 import pytest
+
 from tests.empirical.probe_check import run_twice
 
 torch = pytest.importorskip("torch")

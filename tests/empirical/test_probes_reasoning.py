@@ -9,7 +9,6 @@ the same folder (resume). Tests that need the model skip when it is not installe
 from __future__ import annotations
 
 import pytest
-from tests.empirical.probe_check import run_twice
 
 from empirical.tasks import (
     Program,
@@ -21,6 +20,7 @@ from empirical.tasks import (
     random_program,
     simulate,
 )
+from tests.empirical.probe_check import run_twice
 
 # ---------------------------------------------------------------- the halting oracle
 

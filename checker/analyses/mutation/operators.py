@@ -56,7 +56,7 @@ def _num(value: Fraction) -> S.Num:
 
 def _local(e: S.Expr):
     """(operator, node, replacement) rewrites of one node, not of its children."""
-    out = []
+    out: list[tuple[str, S.Expr]] = []
     if isinstance(e, S.Compare):
         for i, op in enumerate(e.ops):
             ops = e.ops[:i] + (_FLIP[op],) + e.ops[i + 1:]

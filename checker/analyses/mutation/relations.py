@@ -214,7 +214,8 @@ def explain(orig: S.Theorem, mutant: S.Theorem, original_statuses: list[str],
     where = "under the original's assumptions" if same_assumptions else "as whole statements (assumptions => claim)"
     ok, statuses = _holds(_relation_theorem(orig, S.Binary("<=>", a, b), same_assumptions), options)
     if ok:
-        return "equivalent", f"equivalent to the original: original <=> mutant {where} is {statuses} on the original's checks"
+        return "equivalent", (f"equivalent to the original: original <=> mutant {where} is {statuses} "
+                              "on the original's checks")
     truthy = all(s in ("proved", "verified") for s in original_statuses)
     falsy = all(s == "refuted" for s in original_statuses)
     if truthy:
@@ -238,16 +239,16 @@ def explain(orig: S.Theorem, mutant: S.Theorem, original_statuses: list[str],
         why_true = _true_side(orig, a, b, same_assumptions, held, options, where)
         why_false = _false_side(orig, mutant, a, b, same_assumptions, failed, options, where)
         if why_true and why_false:
-            return "explained", (f"on the checks where the original holds ({_numbers(held)}): {why_true}; on the checks "
-                          f"where it fails ({_numbers(failed)}): {why_false} (original <=> mutant {where} came "
-                          f"out {statuses})")
+            return "explained", (f"on the checks where the original holds ({_numbers(held)}): {why_true}; "
+                          f"on the checks where it fails ({_numbers(failed)}): {why_false} "
+                          f"(original <=> mutant {where} came out {statuses})")
     return "unexplained", (f"not explained: original <=> mutant {where} came out {statuses}; the check "
                    "ranges do not distinguish the mutant from the original")
 
 
 def statuses_cached(text: str, options: Options, cache) -> list[str]:
     """The verdicts of a theorem's checks, through the cache of checker.tightness."""
-    statuses = T.cached_statuses(text, options, cache)
+    statuses: list[str] = list(T.cached_statuses(text, options, cache))
     if statuses == ["error"]:
         load_text(text, "<mutant>")  # raise the SourceError for a stillborn mutant
     return statuses

@@ -113,6 +113,7 @@ def _flag(orig: _Original, original: list[str], mutant_tree: S.Theorem, m: Mutan
         why = difference(a, b)
         if why:
             where = a or b
+            assert where is not None  # a difference needs an entry on one side at least
             return "tightness", f"tightness at {where.location} ({where.kind} `{where.text}`): {why}"
     return None
 
