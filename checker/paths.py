@@ -28,7 +28,9 @@ def project_root() -> Path:
 
 
 def proofs() -> Path:
-    return project_root() / "proofs"
+    """The statements: `LIMITS_PROOFS` when set (read at each call), else the project's proofs/."""
+    env = os.environ.get("LIMITS_PROOFS")
+    return Path(env) if env else project_root() / "proofs"
 
 
 def build() -> Path:

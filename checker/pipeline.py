@@ -23,8 +23,9 @@ from checker.language.elaborate import CoreTheorem
 from checker.language.parser import parse_source
 from checker.paths import build as build_folder
 from checker.paths import proofs
+from checker.paths import results as results_folder
 from checker.reports import blocks
-from checker.reports.catalogue import render
+from checker.reports.catalogue import load_measurements, render
 from checker.reports.figures import verify_block
 from checker.reports.report import write_json
 from checker.verdict import CheckResult
@@ -99,7 +100,8 @@ def verify_run(settings: VerifySettings, progress=None) -> VerifyRun:
                                            cache if cache.enabled else None, jobs=jobs)
         add_to_report(run.report, run.second_solver)
     if settings.catalogue:
-        write_atomic(Path(settings.catalogue), render(theorems, results, rows, run.tightness))
+        write_atomic(Path(settings.catalogue), render(theorems, results, rows, run.tightness,
+                                                      load_measurements(results_folder())))
     if settings.figures and settings.only is None:
         report = json.loads(run.report.read_text())
         for doc in settings.figures:

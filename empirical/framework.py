@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checker.paths import results, shown
+from checker.statements import load_statement
 
 from .store import SampleStore, write_json
 
@@ -30,14 +31,24 @@ class ConfigMismatch(Exception):
 class Verdict:
     probe: str
     model: str
-    theorem: str       # the statement id the measurement confronts (C-3, C-1, ...)
+    theorem: str       # the id of the statement in proofs/ the measurement confronts (C-3.sandwich-measured)
     verdict: str       # consistent | violated | inconclusive
     text: str          # the sentence a reader sees, with the numbers
     numbers: dict = field(default_factory=dict)
+    # sha256 of the statement's printed text when the verdict was made: a committed result
+    # whose statement has changed since is stale (tests/empirical/test_statements.py).
+    statement_sha256: str = ""
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, not {self.verdict!r}")
+        if not self.statement_sha256:  # the statement must exist; an unknown id raises StatementError
+            object.__setattr__(self, "statement_sha256", load_statement(self.theorem).sha256)
+
+    @property
+    def paper_id(self) -> str:
+        """The paper's statement id (C-3 for C-3.sandwich-measured)."""
+        return self.theorem.split(".")[0]
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

@@ -72,6 +72,10 @@ class CoreTheorem:
     assumption_texts: tuple[tuple[str, str], ...] = ()
     claim_texts: tuple[str, ...] = ()
     let_texts: tuple[str, ...] = ()
+    # Each claim item on its own, and the value of each `let` without arguments: what the
+    # statements API evaluates at measured bindings (checker/statements.py).
+    claims: tuple[C.Term, ...] = ()
+    let_terms: dict[str, C.Term] = field(default_factory=dict)
 
     def param(self, name: str) -> CoreParam:
         return next(p for p in self.params if p.name == name)
@@ -147,13 +151,15 @@ class Elaborator:
                 self.error(w.span, f"second witness for '{w.name}'")
             witnesses[w.name] = w
         self.witnesses = witnesses
+        let_terms: dict[str, C.Term] = {}
         for let in t.lets:
             if let.name in scope.entries or let.name in BUILTINS:
                 self.error(let.span, f"'{let.name}' is already defined")
             if let.formals:
                 scope.entries[let.name] = ("macro", let, scope.child())
             else:
-                scope.entries[let.name] = ("term", self.expr(let.body, scope))
+                let_terms[let.name] = self.expr(let.body, scope)
+                scope.entries[let.name] = ("term", let_terms[let.name])
         assumptions = []
         for i, a in enumerate(t.assumptions):
             term = self.boolean(a.expr, scope)
@@ -164,7 +170,8 @@ class Elaborator:
                 self.error(t.span, f"assumption label '{label}' is used twice")
         if not t.claims:
             self.error(t.span, f"theorem {t.id} has no claim")
-        claim = C.mk("and", *[self.boolean(c.expr, scope) for c in t.claims], strict=True) if t.claims else C.TRUE
+        claims = tuple(self.boolean(c.expr, scope) for c in t.claims)
+        claim = C.mk("and", *claims, strict=True) if claims else C.TRUE
         for name, w in witnesses.items():
             if name not in self.used_witnesses:
                 self.error(w.span, f"witness '{name}' names no 'exists {name} : ...' in the claim")
@@ -180,7 +187,8 @@ class Elaborator:
                                    for (label, _, _), a in zip(assumptions, t.assumptions)),
             claim_texts=tuple(expr_to_source(c.expr) for c in t.claims),
             let_texts=tuple(f"{let.name}{'(' + ', '.join(let.formals) + ')' if let.formals else ''}"
-                            f" = {expr_to_source(let.body)}" for let in t.lets))
+                            f" = {expr_to_source(let.body)}" for let in t.lets),
+            claims=claims, let_terms=let_terms)
 
     def param(self, p: S.Param, scope: _Scope) -> CoreParam:
         if isinstance(p.type, S.FunType):

@@ -46,7 +46,9 @@ def _cell(text: str) -> str:
 
 
 def render(theorems: list[CoreTheorem], results: list[CheckResult],
-           necessity: list[NecessityRow], tightness=()) -> str:
+           necessity: list[NecessityRow], tightness=(), measurements=()) -> str:
+    """`measurements`: the verdicts of `results/crosscheck.json`, each with a "plots" list of
+    paths relative to docs/ (see `load_measurements`); shown under the statement they confront."""
     by_theorem: dict[str, list[CheckResult]] = defaultdict(list)
     for r in results:
         by_theorem[r.id].append(r)
@@ -56,6 +58,9 @@ def render(theorems: list[CoreTheorem], results: list[CheckResult],
     rows_by_theorem: dict[str, list[NecessityRow]] = defaultdict(list)
     for row in necessity:
         rows_by_theorem[row.id].append(row)
+    measured: dict[str, list[dict]] = defaultdict(list)
+    for m in measurements:
+        measured[m["theorem"]].append(m)
     by_base: dict[str, list[CoreTheorem]] = defaultdict(list)
     for t in theorems:
         by_base[t.id.split(".")[0]].append(t)
@@ -94,12 +99,13 @@ def render(theorems: list[CoreTheorem], results: list[CheckResult],
             continue
         out += [f"## {heading}", ""]
         for t in members:
-            out += _theorem_section(t, by_theorem[t.id], rows_by_theorem[t.id], tight_by_theorem[t.id])
+            out += _theorem_section(t, by_theorem[t.id], rows_by_theorem[t.id], tight_by_theorem[t.id],
+                                    measured[t.id])
     return "\n".join(out).rstrip() + "\n"
 
 
 def _theorem_section(t: CoreTheorem, results: list[CheckResult], necessity: list[NecessityRow],
-                     tightness=()) -> list[str]:
+                     tightness=(), measured=()) -> list[str]:
     refs = "; ".join(t.refs) if t.refs else "no paper reference"
     lines = [f"### {t.id}: {t.title}", "", f"*{refs}* (`{t.span.file}:{t.span.line}`)", "",
              f"Trust: **{trust_label(t, results)}**", "", "```"]
@@ -126,7 +132,36 @@ def _theorem_section(t: CoreTheorem, results: list[CheckResult], necessity: list
             sibling = "; ".join(p["sibling"] for p in row["probes"])
             lines.append(f"| {row['location']} | `{_cell(row['text'])}` | `{_cell(_short(sibling))}` | "
                          f"{_cell(row['verdict'])} |")
+    if measured:
+        lines += ["", "Measured against it (`limits crosscheck`, `results/crosscheck.json`):", "",
+                  "| model | probe | verdict | what was measured |", "|---|---|---|---|"]
+        for m in sorted(measured, key=lambda m: (m["model"], m["probe"])):
+            lines.append(f"| {m['model']} | {m['probe']} | **{m['verdict']}** | {_cell(m['text'])} |")
+        plots = sorted({p for m in measured for p in m.get("plots", [])})
+        if plots:
+            lines += [""] + [f"![{_plot_label(p)}]({p})" for p in plots]
     for note in t.notes:
         lines += ["", f"Note: {note}"]
     lines.append("")
     return lines
+
+
+def _plot_label(path: str) -> str:
+    parts = path.split("/")
+    return " ".join(parts[-3:-1] + [parts[-1].rsplit(".", 1)[0].replace("_", " ")])
+
+
+def load_measurements(results_folder) -> list[dict]:
+    """The crosscheck's verdicts with the plots of their probe and model (paths from docs/)."""
+    import json
+    from pathlib import Path
+    folder = Path(results_folder)
+    path = folder / "crosscheck.json"
+    if not path.exists():
+        return []
+    out = []
+    for v in json.loads(path.read_text())["verdicts"]:
+        pngs = (folder / v["probe"] / v["model"]).glob("*.png")
+        plots = sorted(p.relative_to(folder.parent).as_posix() for p in pngs)
+        out.append({**v, "plots": [f"../{p}" for p in plots]})
+    return out

@@ -30,12 +30,14 @@ from dataclasses import dataclass
 
 import torch
 
+from checker.statements import load_statement
+
 from ..attention import forward_rows
 from ..framework import ProbeRun, Verdict
 from ..haystack import bos_ids
 
 NAME = "attenuation"
-THEOREMS = ("C-2",)
+THEOREMS = ("C-2.rotary-literal", "C-2.roformer-bound")
 
 
 @dataclass(frozen=True)
@@ -62,35 +64,27 @@ def keys(config: Config) -> list[str]:
 
 
 # ---------------------------------------------------------------- analytic curves
+# Every formula comes from proofs/context.lim, evaluated with the model's own rotary base and
+# number of frequencies m = head_dim / 2: the average and the literal bound of LITERAL, the
+# RoFormer bound and the weighted sum it bounds of ROFORMER.
 
-def frequencies(base: float, head_dim: int) -> list[float]:
-    return [base ** (-2 * k / head_dim) for k in range(head_dim // 2)]
+LITERAL = "C-2.rotary-literal"
+ROFORMER = "C-2.roformer-bound"
+
+
+def _bindings(base: float, head_dim: int, deltas) -> dict:
+    import numpy as np
+    return {"base": float(base), "m": head_dim // 2, "Delta": np.asarray(deltas, dtype=float)}
 
 
 def rotary_average(delta: float, base: float, head_dim: int) -> float:
-    """(1/m) sum_k cos(omega_k Delta), omega_k = base^(-2k/d), m = d/2."""
-    omegas = frequencies(base, head_dim)
-    return sum(math.cos(w * delta) for w in omegas) / len(omegas)
+    """LITERAL's average (1/m) sum cos(omega_k Delta), omega_k = base^(-k/m), at one distance."""
+    return float(load_statement(LITERAL).term_many("average", _bindings(base, head_dim, delta)))
 
 
 def roformer_relative(delta: float, base: float, head_dim: int) -> float:
-    """RoFormer's relative bound (1/m) sum_j |S_j|, S_j the partial sums of e^{i omega_k Delta}."""
-    omegas = frequencies(base, head_dim)
-    re = im = total = 0.0
-    for w in omegas:
-        re += math.cos(w * delta)
-        im += math.sin(w * delta)
-        total += math.hypot(re, im)
-    return total / len(omegas)
-
-
-def roformer_weighted(delta: float, base: float, head_dim: int) -> float:
-    """|sum_k h_k e^{i omega_k Delta}| with h_k = (m - k)/m: what the RoFormer bound bounds."""
-    omegas = frequencies(base, head_dim)
-    m = len(omegas)
-    re = sum((m - k) / m * math.cos(w * delta) for k, w in enumerate(omegas))
-    im = sum((m - k) / m * math.sin(w * delta) for k, w in enumerate(omegas))
-    return math.hypot(re, im)
+    """ROFORMER's relative bound (1/m) sum_j |S_j|, S_j the partial sums of e^{i omega_k Delta}."""
+    return float(load_statement(ROFORMER).term_many("roformer", _bindings(base, head_dim, delta)))
 
 
 def log_grid(hi: float, points: int) -> list[float]:
@@ -98,9 +92,20 @@ def log_grid(hi: float, points: int) -> list[float]:
 
 
 def analytic(base: float, head_dim: int, context: int, points: int) -> list[dict]:
-    return [{"delta": d, "average": rotary_average(d, base, head_dim), "literal": 2 / d,
-             "roformer": roformer_relative(d, base, head_dim), "weighted": roformer_weighted(d, base, head_dim)}
-            for d in log_grid(context, points)]
+    """The four curves on a log grid of distances, with each statement's verdict per distance:
+    `literal_holds` (LITERAL's claim) and `roformer_holds` (ROFORMER's claim)."""
+    deltas = log_grid(context, points)
+    bindings = _bindings(base, head_dim, deltas)
+    literal, roformer = load_statement(LITERAL), load_statement(ROFORMER)
+    lit = literal.evaluate_many(bindings)
+    rof = roformer.evaluate_many(bindings)
+    columns = {"average": literal.term_many("average", bindings),
+               "literal": literal.term_many("literal", bindings),
+               "roformer": roformer.term_many("roformer", bindings),
+               "weighted": roformer.term_many("weighted", bindings)}
+    return [{"delta": d, **{k: float(v[i]) for k, v in columns.items()},
+             "literal_holds": bool(lit["holds"][i]), "roformer_holds": bool(rof["holds"][i])}
+            for i, d in enumerate(deltas)]
 
 
 # ---------------------------------------------------------------- in-model measurement
@@ -260,13 +265,13 @@ def in_model(samples: list[dict], config: Config) -> dict:
 def analyse(model_name: str, info: dict, curves: list[dict], measured: dict, config: Config) -> list[Verdict]:
     base, d = info["rope_theta"], info["head_dim"]
     tested = [c for c in curves if c["delta"] >= 2]
-    above = [c for c in tested if abs(c["average"]) > c["literal"]]
-    holds = [c for c in curves if c["weighted"] <= c["roformer"] + 1e-12]
+    above = [c for c in tested if not c["literal_holds"]]
+    holds = [c for c in curves if c["roformer_holds"]]
     at10 = rotary_average(10, base, d)
     context = curves[-1]["delta"]
     smallest = min(abs(c["average"]) for c in tested)
     verdicts = [Verdict(
-        NAME, model_name, "C-2", "violated" if above else "consistent",
+        NAME, model_name, LITERAL, "violated" if above else "consistent",
         f"rotary base {base:g}, head size {d}: the average (1/m) sum cos(omega_k Delta) is {at10:.2f} at "
         f"Delta = 10 against 2/Delta = 0.2, and exceeds 2/Delta at {len(above)}/{len(tested)} log-spaced "
         f"distances in [2, {context:g}] (smallest |average| {smallest:.3f}): "
@@ -275,11 +280,12 @@ def analyse(model_name: str, info: dict, curves: list[dict], measured: dict, con
         f"{len(holds)}/{len(curves)} distances",
         {"base": base, "head_dim": d, "average_at_10": at10, "above_literal": len(above), "tested": len(tested),
          "roformer_holds": len(holds),
-         "curve": [{k: _g(v) for k, v in c.items()} for c in curves[:: max(1, len(curves) // 40)]]})]
+         "curve": [{k: (v if isinstance(v, bool) else _g(v)) for k, v in c.items()}
+                   for c in curves[:: max(1, len(curves) // 40)]]})]
     top, every = measured["top"], measured["all"]
     numbers = {"measured": measured}
     if len(top) < 2:
-        verdicts.append(Verdict(NAME, model_name, "C-2", "inconclusive",
+        verdicts.append(Verdict(NAME, model_name, ROFORMER, "inconclusive",
                                 "too few distances measured in the model", numbers))
         return verdicts
     first = next((r for r in top if r["delta"] >= SYMMETRIC_FROM), top[0])
@@ -297,7 +303,7 @@ def analyse(model_name: str, info: dict, curves: list[dict], measured: dict, con
         f"{measured['heads']} heads {anchor['excess']:.2f} -> {every[-1]['excess']:.2f} "
         f"(raw copy score {every[0]['copy']:.2f} at Delta = {every[0]['delta']} -> {every[-1]['copy']:.2f})")
     if first["excess"] <= 0:
-        verdicts.append(Verdict(NAME, model_name, "C-2", "inconclusive",
+        verdicts.append(Verdict(NAME, model_name, ROFORMER, "inconclusive",
                                 described + f"; no positive match at Delta = {first['delta']} to decay", numbers))
         return verdicts
     ratio = last["excess"] / first["excess"]
@@ -311,7 +317,7 @@ def analyse(model_name: str, info: dict, curves: list[dict], measured: dict, con
     else:
         why = "the match left at the longest distance is not significantly above zero (2 se)"
     verdicts.append(Verdict(
-        NAME, model_name, "C-2", "consistent" if slow else "inconclusive",
+        NAME, model_name, ROFORMER, "consistent" if slow else "inconclusive",
         described + f"; ratio {ratio:.3g} against {literal_ratio:.3g} for 2/Delta: {why}", numbers))
     return verdicts
 

@@ -36,11 +36,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from checker.statements import load_statement
+
 from ..framework import ProbeRun, Verdict
 from ..stats import bootstrap_mean, linear_fit
 
 NAME = "multimodal"
-THEOREMS = ("M-1", "M-2")
+SEGMENT = "M-1.segment"    # a token-weighted mix falls at a rate between its parts' rates
+INVERSE = "M-1.inverse"     # an interaction term produces inverse scaling
+THEOREMS = ("M-1", INVERSE, "M-2")
 NEEDS_MODEL = False            # trains its own models: the crosscheck runs it once
 LABEL = "trained-here"
 BASELINE_SAMPLES = 20000       # samples for the text-only (image-blind) count baseline
@@ -193,12 +197,16 @@ def scaling(pts: list[dict]) -> dict | None:
         by_x.setdefault(p["x"], []).append(p)
     grid = sorted(by_x)
     mean = {m: [sum(p[m] for p in by_x[x]) / len(by_x[x]) for x in grid] for m in ("vision", "text", "combined")}
+    counts = {m: [sum(p["n_" + m] for p in by_x[x]) / len(by_x[x]) for x in grid] for m in ("vision", "text")}
     segments, inside = [], 0
+    segment = load_statement(SEGMENT)
     for i in range(len(grid) - 1):
         dx = math.log(grid[i + 1] / grid[i])
         local = {m: -math.log(mean[m][i + 1] / mean[m][i]) / dx for m in mean}
-        ok = (min(local["vision"], local["text"]) - 1e-9 <= local["combined"]
-              <= max(local["vision"], local["text"]) + 1e-9)
+        # SEGMENT: the mix of the two measured losses falls at a rate between theirs
+        ok = segment.evaluate(nv=counts["vision"][i], nt=counts["text"][i],
+                              Lv1=mean["vision"][i], Lv2=mean["vision"][i + 1],
+                              Lt1=mean["text"][i], Lt2=mean["text"][i + 1]).holds
         inside += ok
         segments.append({"from": grid[i], "to": grid[i + 1], **local, "inside": ok})
     slow = "vision" if fits["vision"]["alpha"] < fits["text"]["alpha"] else "text"
@@ -316,7 +324,7 @@ def scaling_verdict(model: str, sc: dict | None, axis: str, baseline: dict) -> V
 
 def inverse_verdict(model: str, inv: dict | None, label: str) -> Verdict:
     if inv is None:
-        return Verdict(NAME, model, "M-1", "inconclusive", f"{label}: fewer than three points", {})
+        return Verdict(NAME, model, INVERSE, "inconclusive", f"{label}: fewer than three points", {})
     se = inv["se"] or 0.0
     a, b = inv["first"], inv["last"]
     text = (f"interaction ({label}): text-only samples {a['x']:,.0f} -> {b['x']:,.0f} move the image-dependent "
@@ -326,14 +334,14 @@ def inverse_verdict(model: str, inv: dict | None, label: str) -> Verdict:
         how = (" (at fixed compute the text samples displace image samples: a zero-sum data budget)"
                if label == "fixed compute"
                else " (the image data is the same at every point: the text data itself hurts)")
-        return Verdict(NAME, model, "M-1", "consistent",
+        return Verdict(NAME, model, INVERSE, "consistent",
                        f"{text}: inverse scaling of the image-dependent loss as text data grows{how}, the case "
                        f"M-1.inverse allows once an interaction term is present", inv)
     if inv["slope"] + 2 * se < 0:
         why = "text data helps the image-dependent loss here (positive transfer): no inverse scaling"
     else:
         why = "no significant change (2 se): no inverse scaling seen"
-    return Verdict(NAME, model, "M-1", "inconclusive", f"{text}: {why}", inv)
+    return Verdict(NAME, model, INVERSE, "inconclusive", f"{text}: {why}", inv)
 
 
 def mdi_verdict(model: str, dominance: list[dict]) -> Verdict:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from checker.statements import load_statement
+
 from ..framework import ProbeRun, Verdict
 from ..stats import bootstrap_mean, wilson
 from ..tasks import (
@@ -46,7 +48,9 @@ from ..tasks import (
 )
 
 NAME = "retrieval"
-THEOREMS = ("Rt-1", "Rt-3", "Rt-4")
+RT3 = "Rt-3"                 # the corrected failure bounds: min(P(A), P(R)) and P(A and R)
+RT3_LITERAL = "Rt-3.literal"  # the product bound, which needs independence
+THEOREMS = ("Rt-1", RT3, "Rt-4")
 
 
 @dataclass(frozen=True)
@@ -289,14 +293,20 @@ def _rt3(model_name: str, samples: list[dict], config: Config) -> Verdict:
     ok = [s["correct"] for s in rows]
     pa, pr, ps = sum(a) / n, sum(r) / n, sum(ok) / n
     both = sum(x and y for x, y in zip(a, r)) / n
-    product, least = pa * pr, min(pa, pr)
+    # The joint law q(A, R) of the two events, measured; the bounds come from proofs/retrieval.lim.
+    law = _joint_law(a, r)
+    literal, corrected = load_statement(RT3_LITERAL), load_statement(RT3)
+    product = 1 - literal.term("product_bound", q=law, s=ps)
+    least = 1 - corrected.term("min_bound", q=law, s=ps)
     s_lo, s_hi = wilson(sum(ok), n)
-    # the product's uncertainty: bootstrap over questions
+    # the product's uncertainty: bootstrap over questions, each resample's law through the statement
     import random
     rng = random.Random(config.seed)
-    prods = sorted((lambda idx: (sum(a[i] for i in idx) / n) * (sum(r[i] for i in idx) / n))(
-        [rng.randrange(n) for _ in range(n)]) for _ in range(2000))
-    p_lo, p_hi = prods[50], prods[1949]
+    resamples = [[rng.randrange(n) for _ in range(n)] for _ in range(2000)]
+    laws = np.array([_joint_law([a[i] for i in idx], [r[i] for i in idx]) for idx in resamples])
+    prods = sorted(1 - literal.term_many("product_bound", {"q": laws, "s": np.full(len(laws), ps)},
+                                         offsets={"q": (0, 0)}))
+    p_lo, p_hi = float(prods[50]), float(prods[1949])
     covariance = both - product
     numbers = {"P_retrieved": pa, "P_reader_right": pr, "P_both": both, "P_success": ps,
                "success_ci": [s_lo, s_hi], "product": product, "product_ci": [p_lo, p_hi],
@@ -320,7 +330,14 @@ def _rt3(model_name: str, samples: list[dict], config: Config) -> Verdict:
     else:
         verdict = "inconclusive"
         reading = "success above the product bound without visible positive dependence"
-    return Verdict(NAME, model_name, "Rt-3", verdict, f"{head}; {reading}", numbers)
+    return Verdict(NAME, model_name, RT3, verdict, f"{head}; {reading}", numbers)
+
+
+def _joint_law(a: list, r: list) -> list[list[float]]:
+    """q[x][y] = the share of questions with [gold retrieved] = x and [reader right with it] = y."""
+    n = len(a)
+    return [[sum((bool(u) == bool(x)) and (bool(v) == bool(y)) for u, v in zip(a, r)) / n for y in (0, 1)]
+            for x in (0, 1)]
 
 
 def _rt4(model_name: str, samples: list[dict], config: Config) -> Verdict:

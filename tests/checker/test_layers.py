@@ -17,7 +17,7 @@ LAYERS = [
     ["checker.errors", "checker.verdict", "checker.files", "checker.paths"],
     ["checker.language"],
     ["checker.decide"],
-    ["checker.api"],
+    ["checker.api", "checker.statements"],
     ["checker.analyses", "checker.soundness"],
     ["checker.reports"],
     ["checker.pipeline", "checker.reliability"],
