@@ -452,7 +452,7 @@ def ln_(v):
         raise Undefined("ln of a non-positive number")
     if isinstance(v, Fraction):
         return make_lin(Fraction(0), Fraction(0), {v: Fraction(1)})
-    return _norm(iv.log(to_iv(v)))
+    return _norm(iv.log(_positive_part(to_iv(v))))
 
 
 @_memo
@@ -466,7 +466,17 @@ def sqrt_(v):
         exact = _rational_power(v, Fraction(1, 2))
         if exact is not None:
             return exact
-    return _norm(iv.sqrt(to_iv(v)))
+    return _norm(iv.sqrt(_positive_part(to_iv(v))))
+
+
+def _positive_part(x):
+    """An enclosure of a value whose sign is known to be positive, cut at 0: an exact number
+    (ln D near D = 1) can be enclosed at the working precision by an interval reaching below 0."""
+    if x.a < 0:
+        if x.b <= 0:
+            raise Undecided("a positive value's enclosure lies below 0")
+        return iv.mpf([iv.mpf(0).a, x.b])
+    return x
 
 
 _COS_EXACT: dict[Fraction, int | Fraction] = {

@@ -24,7 +24,7 @@ def test_every_check_comes_out_as_expected(path: Path):
     wrong = [f"{r.id} check {r.check_index + 1}: {r.status} (expected {r.expected}; {r.reason[:200]})"
              for r in results if not r.as_expected]
     assert not wrong, "\n".join(wrong)
-    assert len(results) >= 3
+    assert len(results) >= 2
 
 
 def _one(text: str):

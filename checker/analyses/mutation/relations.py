@@ -70,11 +70,27 @@ def _statement(thm: S.Theorem, with_assumptions: bool) -> S.Expr:
 
 def _relation_theorem(orig: S.Theorem, claim: S.Expr, keep_assumptions: bool, checks=None) -> str:
     """The original theorem with `claim` as its only claim (and its assumptions when kept), on the
-    original's checks, or on those whose indices are in `checks`."""
+    original's checks, or on those whose indices are in `checks`.
+
+    `exists f : T : A <=> exists f : T : B` with the same f and T follows from `A <=> B` for every
+    f: the relation is then stated with f as a parameter of the theorem, which the checker
+    decides where it could not decide a quantifier over functions on both sides of `<=>`."""
+    extra: tuple = ()
+    while (isinstance(claim, S.Binary) and claim.op == "<=>" and isinstance(claim.left, S.FunQuant)
+           and isinstance(claim.right, S.FunQuant) and claim.left.kind == claim.right.kind == "exists"
+           and claim.left.var == claim.right.var and claim.left.ftype == claim.right.ftype
+           and claim.left.var not in {p.name for p in orig.params}):
+        extra += (S.Param(claim.left.var, claim.left.ftype),)
+        claim = S.Binary("<=>", claim.left.body, claim.right.body)
     kept = [c for n, c in enumerate(orig.checks) if checks is None or n in checks]
+    bound = {p.name for p in extra}
     items = tuple(i for i in orig.items
                   if not isinstance(i, S.Claim) and (keep_assumptions or not isinstance(i, S.Assume))
+                  and not (isinstance(i, S.Witness) and i.name in bound)
                   and (not isinstance(i, S.Check) or any(i is c for c in kept)))
+    if extra:
+        last_param = max((k for k, i in enumerate(items) if isinstance(i, S.Param)), default=-1)
+        items = items[:last_param + 1] + extra + items[last_param + 1:]
     first_check = next((k for k, i in enumerate(items) if isinstance(i, S.Check)), len(items))
     items = items[:first_check] + (S.Claim(claim),) + items[first_check:]
     return theorem_to_source(S.rebuild(orig, items))
@@ -114,8 +130,12 @@ def limit_equivalence(orig: S.Theorem, mutant: S.Theorem) -> str | None:
         (core_a,) = load_text(theorem_to_source(orig), "<original>")
         (core_b,) = load_text(theorem_to_source(mutant), "<mutant>")
         from checker.language import core as C
-        pick = lambda t: [x for x in C.walk(t) if isinstance(x, C.Limit)  # noqa: E731
-                          or isinstance(x, C.Bind) and x.op in ("sum", "prod")]
+        def pick(t):
+            """The limits, and the sums and products outside limits (a sum inside a limit is
+            compared as part of its limit: only large values of the limit variable matter)."""
+            if isinstance(t, C.Limit) or isinstance(t, C.Bind) and t.op in ("sum", "prod"):
+                return [t]
+            return [x for c in C.children(t) for x in pick(c)]
         la, lb = pick(core_a.claim), pick(core_b.claim)
         if not la or len(la) != len(lb):
             return None
