@@ -34,8 +34,11 @@ def crosscheck_block(data: dict) -> str:
 
 
 def _order(theorem: str):
-    part, _, number = theorem.partition("-")
-    return ("H", "C", "R", "Rt", "M").index(part) if part in ("H", "C", "R", "Rt", "M") else 9, int(number or 0)
+    """The paper's order: its five parts, then the statement number, then the variant."""
+    base, _, variant = theorem.partition(".")
+    part, _, number = base.partition("-")
+    area = ("H", "C", "R", "Rt", "M").index(part) if part in ("H", "C", "R", "Rt", "M") else 9
+    return area, int(number) if number.isdigit() else 0, variant
 
 
 def counterexamples_block(records: list[dict], limit: int = 8) -> str:
