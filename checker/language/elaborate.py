@@ -10,18 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from checker.errors import Diagnostic, SourceError, Span, did_you_mean
 from checker.language import core as C
 from checker.language import syntax as S
 
-# Ids of ../shared/paper/STATEMENTS.md; a theorem id is one of these, optionally `.suffix`.
-KNOWN_IDS = (
-    [f"H-{i}" for i in range(1, 10)] + [f"C-{i}" for i in range(1, 5)]
-    + [f"R-{i}" for i in range(1, 4)] + [f"Rt-{i}" for i in range(1, 5)]
-    + ["M-1", "M-2", "O-1", "O-2", "O-3"]
-)
+PAPER_IDS_FILE = Path(__file__).resolve().parent / "paper_ids.txt"
+
+
+def _paper_ids() -> tuple[str, ...]:
+    lines = PAPER_IDS_FILE.read_text(encoding="utf-8").splitlines()
+    return tuple(line.split()[0] for line in lines if line.strip() and not line.startswith("#"))
+
+
+# The paper's statement ids (checker/language/paper_ids.txt); a theorem with one of their
+# prefixes must use one of them, optionally with a `.suffix`; other ids are the user's own.
+KNOWN_IDS = _paper_ids()
+PAPER_PREFIXES = frozenset(i.split("-")[0] for i in KNOWN_IDS)
 
 MAX_TIMEOUT = 86_400  # seconds per solver query
 
@@ -130,9 +137,11 @@ class Elaborator:
     def theorem(self, t: S.Theorem) -> CoreTheorem:
         self.counter = 0
         base = t.id.split(".")[0]
-        if base not in KNOWN_IDS:
-            self.error(t.span, f"unknown statement id '{base}'",
-                       did_you_mean(base, KNOWN_IDS) or "ids come from shared/paper/STATEMENTS.md")
+        if base.split("-")[0] in PAPER_PREFIXES and base not in KNOWN_IDS:
+            self.error(t.span, f"'{base}' is not a statement of the paper",
+                       did_you_mean(base, KNOWN_IDS) or (
+                           f"the paper's ids are listed in {PAPER_IDS_FILE.name} (checker/language/); an id of "
+                           f"your own needs another prefix, such as MINE-1"))
         scope = _Scope()
         # a domain may mention 'exists f' too
         self.witnesses: dict[str, S.Witness] = {}
