@@ -9,7 +9,10 @@
    unchanged statement) of at least 95%, and every survivor explained.
 
 Exit status 0 when every target is met, 1 otherwise. The figures go to
-build/reliability/summary.json. cvc5 answers and tightness probes come from the cache of
+build/reliability/summary.json. Each stage's figures are kept in build/reliability/stages/, keyed
+by a hash of the checker's sources, the statements and the stage's settings: a run that was
+interrupted resumes at the first stage not finished with the same code (--fresh redoes all).
+cvc5 answers and tightness probes come from the cache of
 `make verify` when it is warm (keyed by the exact text and the tool versions).
 
     python -m checker.reliability [--soundness N] [--fuzz N] [--per-theorem N] [--only IDS]
@@ -17,6 +20,7 @@ build/reliability/summary.json. cvc5 answers and tightness probes come from the 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -44,12 +48,57 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--only", metavar="IDS", help="mutate only these theorem ids (comma-separated)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cache", default=str(DEFAULT_ROOT))
+    ap.add_argument("--fresh", action="store_true",
+                    help="redo every stage, even those a previous run finished with the same code")
     ap.add_argument("--build", default=shown(build() / "reliability"))
     ap.add_argument("--summary", default=shown(results_folder() / "reliability.json"),
                     help="the committed summary the documents' `reliability` blocks are rendered from")
     ap.add_argument("--figures", metavar="DOC", action="append", default=None,
                     help="documents whose `reliability` block this run writes (default: README.md and "
                          "docs/RELIABILITY.md of the project)")
+
+
+def code_fingerprint() -> str:
+    """A hash of what the figures depend on: the checker's sources, its grammar, the statements."""
+    root = project_root()
+    h = hashlib.sha256()
+    files = sorted([*(root / "checker").rglob("*.py"), *(root / "checker").rglob("*.lark"),
+                    *(root / "checker").rglob("*.txt"), *proofs().rglob("*.lim"), root / "requirements.txt"])
+    for f in files:
+        if f.is_file():
+            name = f.relative_to(root) if f.is_relative_to(root) else f
+            h.update(str(name).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+class Stages:
+    """Finished stages of a run, kept on disk so that an interrupted run resumes."""
+
+    def __init__(self, folder: Path, fresh: bool):
+        self.folder = folder
+        self.fresh = fresh
+        self.code = code_fingerprint()
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _key(self, name: str, settings: dict) -> str:
+        return hashlib.sha256(json.dumps([self.code, name, settings], sort_keys=True).encode()).hexdigest()
+
+    def get(self, name: str, settings: dict) -> dict | None:
+        f = self.folder / f"{name}.json"
+        if self.fresh or not f.exists():
+            return None
+        try:
+            kept = json.loads(f.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+        if kept.get("key") != self._key(name, settings):
+            return None
+        print(f"{name}: finished by an earlier run with the same code and settings ({f})")
+        return kept["result"]
+
+    def put(self, name: str, settings: dict, result: dict) -> None:
+        write_atomic(self.folder / f"{name}.json",
+                     json.dumps({"key": self._key(name, settings), "result": result}, default=str) + "\n")
 
 
 def main(argv=None) -> int:
@@ -65,9 +114,15 @@ def run(args) -> int:
     results: dict[str, Any] = {}
     ok = True
 
+    stages = Stages(build / "stages", getattr(args, "fresh", False))
+
     from checker.soundness import harness as soundness
-    sound, records = soundness.run(args.soundness, seed=0, jobs=args.jobs)
-    soundness.write(sound, records, build / "soundness")
+    settings: dict[str, Any] = {"count": args.soundness, "seed": 0}
+    sound = stages.get("soundness", settings)
+    if sound is None:
+        sound, records = soundness.run(args.soundness, seed=0, jobs=args.jobs)
+        soundness.write(sound, records, build / "soundness")
+        stages.put("soundness", settings, sound)
     sound_ok = sound["failures"] == 0 and not sound["harness_bugs"] and sound["statements"] >= SOUNDNESS_TARGET
     results["soundness"] = {k: sound[k] for k in ("statements", "checks", "verdicts", "failures", "seconds")}
     results["soundness"].update(target=f"at least {SOUNDNESS_TARGET} statements, no failure", met=sound_ok)
@@ -77,7 +132,10 @@ def run(args) -> int:
     for key, fc in sound["failure_classes"].items():
         print(f"  FAILURE {key} ({fc['count']}x): {fc['example'].splitlines()[0]}")
 
-    f = fuzz.fuzz(args.fuzz, 0)
+    f = stages.get("fuzzing", {"count": args.fuzz, "seed": 0})
+    if f is None:
+        f = fuzz.fuzz(args.fuzz, 0)
+        stages.put("fuzzing", {"count": args.fuzz, "seed": 0}, f)
     fuzz_ok = not f["failures"] and f["inputs"] >= FUZZ_TARGET
     (build / "fuzz.json").write_text(json.dumps(f, indent=2))
     results["fuzzing"] = {"inputs": f["inputs"], "failures": len(f["failures"]), "seconds": f["seconds"],
@@ -85,31 +143,41 @@ def run(args) -> int:
     print(f"fuzzing: {f['inputs']} inputs, {f['loaded']} loaded, {f['rejected_with_location']} rejected with "
           f"located errors, {len(f['failures'])} failures ({f['seconds']} s): {'met' if fuzz_ok else 'NOT MET'}")
 
-    t0 = time.perf_counter()
-    from checker.pipeline import VerifySettings, verify_run
-    run_ = verify_run(VerifySettings(paths=[str(proofs())], build=build / "verify", second_solver=True,
-                                     cache=args.cache, jobs=args.jobs, options=Options(build_dir=build / "verify")))
-    second = run_.second_solver or {}
-    code = 0 if run_.ok else 1
-    solver_ok = run_.ok and second.get("disagree", 1) == 0
-    results["second_solver"] = {k: second.get(k) for k in ("solver", "files", "agree", "disagree", "unknown",
-                                                           "agreement_rate", "coverage", "from_cache")}
-    results["second_solver"].update(verify_exit=code, target="no disagreement; unknowns listed", met=solver_ok,
-                                    seconds=round(time.perf_counter() - t0, 1),
-                                    unknowns=[e["file"] for e in second.get("unknowns", [])])
-    rate = second.get("agreement_rate")
-    print(f"second solver: {second.get('solver')}: {second.get('files')} queries, {second.get('agree')} agree, "
-          f"{second.get('disagree')} disagree, {second.get('unknown')} unknown (listed in "
+    solver = stages.get("second_solver", {})
+    if solver is None:
+        t0 = time.perf_counter()
+        from checker.pipeline import VerifySettings, verify_run
+        run_ = verify_run(VerifySettings(paths=[str(proofs())], build=build / "verify", second_solver=True,
+                                         cache=args.cache, jobs=args.jobs,
+                                         options=Options(build_dir=build / "verify")))
+        second = run_.second_solver or {}
+        solver = {k: second.get(k) for k in ("solver", "files", "agree", "disagree", "unknown",
+                                             "agreement_rate", "coverage", "from_cache")}
+        solver.update(verify_exit=0 if run_.ok else 1, target="no disagreement; unknowns listed",
+                      met=run_.ok and second.get("disagree", 1) == 0,
+                      seconds=round(time.perf_counter() - t0, 1),
+                      unknowns=[e["file"] for e in second.get("unknowns", [])],
+                      not_as_expected=[f"{r.id} check {r.check_index + 1}: {r.status.value} ({r.reason[:200]})"
+                                       for r in run_.results if not r.as_expected])
+        stages.put("second_solver", {}, solver)
+    solver_ok = bool(solver["met"])
+    results["second_solver"] = {k: v for k, v in solver.items() if k != "not_as_expected"}
+    rate = solver.get("agreement_rate")
+    print(f"second solver: {solver.get('solver')}: {solver.get('files')} queries, {solver.get('agree')} agree, "
+          f"{solver.get('disagree')} disagree, {solver.get('unknown')} unknown (listed in "
           f"{build / 'verify' / 'report.json'}); agreement {'n/a' if rate is None else f'{rate:.1%}'} of the "
           f"queries both decided: {'met' if solver_ok else 'NOT MET'}")
-    for r in run_.results:
-        if not r.as_expected:
-            print(f"  NOT AS EXPECTED {r.id} check {r.check_index + 1}: {r.status.value} ({r.reason[:200]})",
-                  file=sys.stderr)
+    for line in solver.get("not_as_expected", []):
+        print(f"  NOT AS EXPECTED {line}", file=sys.stderr)
 
     only = set(args.only.split(",")) if args.only else None
-    m = mutation.run_mutation([str(proofs())], 2.0, args.per_theorem or None, args.jobs, only, args.cache)
-    (build / "mutation.json").write_text(json.dumps(m, indent=2, default=str))
+    settings = {"per_theorem": args.per_theorem, "only": sorted(only) if only else None}
+    m = stages.get("mutation", settings)
+    if m is None:
+        m = mutation.run_mutation([str(proofs())], 2.0, args.per_theorem or None, args.jobs, only, args.cache)
+        m = json.loads(json.dumps(m, default=str))
+        (build / "mutation.json").write_text(json.dumps(m, indent=2))
+        stages.put("mutation", settings, m)
     mutation_ok = mutation.meets_target(m)
     results["mutation"] = {k: m[k] for k in ("mutants", "stillborn", "killed", "flagged", "flagged_by_necessity",
                                              "flagged_by_tightness", "survived_equivalent",
