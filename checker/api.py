@@ -72,13 +72,15 @@ def _selected(theorems: list[CoreTheorem], only: str | None) -> list[CoreTheorem
 
 def verify_theorems(theorems: list[CoreTheorem], options: Options, only: str | None = None,
                     progress=None) -> list[CheckResult]:
+    """Every check of the selected theorems, in order; `progress(done, total, theorem, results)`
+    is called after each theorem."""
     results = []
-    for thm in _selected(theorems, only):
-        for check in thm.checks:
-            result = run_check(thm, check, options)
-            results.append(result)
-            if progress:
-                progress(result)
+    selected = _selected(theorems, only)
+    for done, thm in enumerate(selected, 1):
+        mine = [run_check(thm, check, options) for check in thm.checks]
+        results += mine
+        if progress:
+            progress(done, len(selected), thm, mine)
     return results
 
 
@@ -89,7 +91,7 @@ def _theorem_work(index: int):
     """One theorem's checks and, when asked, its per-theorem analysis rows (in a worker process)."""
     thm, options, per_theorem = _POOL_STATE["theorems"][index], _POOL_STATE["options"], _POOL_STATE["per_theorem"]
     results = [run_check(thm, check, options) for check in thm.checks]
-    return results, (per_theorem(thm, options) if per_theorem else [])
+    return index, results, (per_theorem(thm, options) if per_theorem else [])
 
 
 def verify_parallel(theorems: list[CoreTheorem], options: Options, only: str | None = None,
@@ -100,22 +102,29 @@ def verify_parallel(theorems: list[CoreTheorem], options: Options, only: str | N
     own solver context and query files)."""
     selected = _selected(theorems, only)
     if jobs <= 1 or len(selected) < 2:
-        results = verify_theorems(selected, options, progress=progress)
-        return results, ([row for t in selected for row in per_theorem(t, options)] if per_theorem else [])
-    results = []
-    rows = []
+        results: list[CheckResult] = []
+        rows: list = []
+        for done, thm in enumerate(selected, 1):
+            mine = [run_check(thm, check, options) for check in thm.checks]
+            results += mine
+            rows += per_theorem(thm, options) if per_theorem else []
+            if progress:
+                progress(done, len(selected), thm, mine)
+        return results, rows
     import multiprocessing
     _POOL_STATE.update(theorems=selected, options=options, per_theorem=per_theorem)
+    finished: dict[int, tuple[list[CheckResult], list]] = {}
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(selected))) as pool:
-            for theorem_results, theorem_rows in pool.imap(_theorem_work, range(len(selected))):
-                for result in theorem_results:
-                    results.append(result)
-                    if progress:
-                        progress(result)
-                rows += theorem_rows
+            # as each theorem finishes (for progress), put back in the theorems' order at the end
+            for index, theorem_results, theorem_rows in pool.imap_unordered(_theorem_work, range(len(selected))):
+                finished[index] = (theorem_results, theorem_rows)
+                if progress:
+                    progress(len(finished), len(selected), selected[index], theorem_results)
     finally:
         _POOL_STATE.clear()
+    results = [r for i in range(len(selected)) for r in finished[i][0]]
+    rows = [row for i in range(len(selected)) for row in finished[i][1]]
     return results, rows
 
 

@@ -60,9 +60,13 @@ def _verify_arguments(p: argparse.ArgumentParser, name: str) -> None:
                    help=f"memory a check may add (default {DEFAULT_MEMORY_MB:g} MB); past it the verdict is unknown")
     p.add_argument("--build", default=paths.shown(paths.build()),
                    help="artifact folder (default: the project's build/)")
-    p.add_argument("--only", metavar="ID", help="only this theorem id (and its .variants)")
+    p.add_argument("--only", metavar="ID", help="only this theorem id (and its .variants); the report goes to "
+                                                "BUILD/verify/only-ID/, apart from the full run's")
     p.add_argument("-v", "--verbose", action="store_true", help="show methods and steps")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--json", action="store_true",
+                   help="print the report (report.json's content) on standard output instead of the tables; "
+                        "errors too are JSON there; progress stays on standard error")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="worker processes, one theorem at a time each (default: one per core, at most 8)")
     p.add_argument("--necessity", action="store_true",
@@ -95,6 +99,8 @@ def run_verify(args) -> int:
         if not 0 < args.budget <= 86_400 or not args.memory > 0:
             raise UsageError("--budget must be positive and at most 86400 seconds, --memory positive")
         build = Path(args.build) / args.command
+        if args.only:  # a partial run keeps its report apart from the full run's
+            build = build / ("only-" + "".join(c if c.isalnum() or c in "-._" else "_" for c in args.only))
         settings = VerifySettings(
             paths=args.paths, build=build, only=args.only, jobs=args.jobs,
             options=Options(timeout=args.timeout, build_dir=build, budget=args.budget, memory_mb=args.memory),
@@ -103,17 +109,19 @@ def run_verify(args) -> int:
             second_solver_timeout=args.second_solver_timeout, cache=None if args.no_cache else args.cache,
             catalogue=Path(args.catalogue) if args.catalogue else None, figures=[Path(d) for d in args.figures])
 
-        def progress(result):
-            if not args.quiet and sys.stderr.isatty():
-                print(f"  {result.id} check {result.check_index + 1}: {result.status.value}", file=sys.stderr)
-
-        run = verify_run(settings, progress)
+        run = verify_run(settings, None if args.quiet else Progress())
     except UsageError as err:
+        if args.json:
+            print(json.dumps({"ok": False, "errors": [{"message": str(err)}]}, indent=2))
         print(f"error: {err}", file=sys.stderr)
         return 2
     except SourceError as err:
+        if args.json:
+            print(json.dumps({"ok": False, "errors": [d.to_json() for d in err.diagnostics]}, indent=2))
         print(err.render(), file=sys.stderr)
         return 2
+    if args.json:
+        return _print_json(run)
     print(table(run.results, verbose=args.verbose or args.command == "check"))
     if args.necessity:
         print(necessity_table(run.necessity))
@@ -143,6 +151,29 @@ def run_verify(args) -> int:
     return 0 if run.ok else 1
 
 
+def _print_json(run) -> int:
+    """The report on standard output, with `ok` and the run's errors (as located diagnostics)."""
+    report = json.loads(run.report.read_text()) if run.report and run.report.exists() else {}
+    errors = [r.diagnostic or {"file": r.source, "message": r.reason} for r in run.errors]
+    print(json.dumps({"ok": run.ok and not errors, "report_file": str(run.report), "errors": errors, **report},
+                     indent=2, default=str))
+    return 2 if errors else (0 if run.ok else 1)
+
+
+class Progress:
+    """Progress lines on standard error: one per theorem as it is decided (and per theorem of the
+    tightness analysis), and about ten for the cvc5 re-check. Standard output keeps the results."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+
+    def __call__(self, phase: str, done: int, total: int, text: str) -> None:
+        if phase == "cvc5" and done not in (1, total) and done % max(1, total // 10):
+            return
+        width = len(str(total))
+        print(f"[{phase} {done:>{width}}/{total}] {text}".rstrip(), file=self.stream, flush=True)
+
+
 def tightness_table(rows: list[dict]) -> str:
     from checker.analyses.tightness import Reading
     counts: dict[str, int] = {}
@@ -153,7 +184,8 @@ def tightness_table(rows: list[dict]) -> str:
              + ", ".join(f"{n} {w}" for w, n in sorted(counts.items()))]
     for r in rows:
         if Reading(r["reading"]).warns:
-            lines.append(f"  {r['id']} {r['location']} {r['kind']} `{_clip(r['text'], 60)}`: {r['verdict']}")
+            where = f"{r['file']}:{r['location']}" if r.get("file") else r["location"]
+            lines.append(f"  {r['id']} {where} {r['kind']} `{_clip(r['text'], 60)}`: {r['verdict']}")
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ from checker.files import write_atomic
 from checker.language.elaborate import CoreTheorem
 from checker.language.parser import parse_source
 from checker.paths import build as build_folder
-from checker.paths import proofs
+from checker.paths import proofs, shown
 from checker.paths import results as results_folder
 from checker.reports import blocks
 from checker.reports.catalogue import load_measurements, render
@@ -76,19 +76,30 @@ def jobs_for(requested: int) -> int:
 
 
 def verify_run(settings: VerifySettings, progress=None) -> VerifyRun:
-    """Raises UsageError / SourceError for bad paths or statement files, before any work."""
+    """Raises UsageError / SourceError for bad paths or statement files, before any work.
+
+    `progress(phase, done, total, text)`, when given, hears of each finished unit of work: a
+    theorem in the phases "checks" and "tightness" (text: the theorem id and its verdicts), a
+    query in the phase "cvc5"."""
     files = statement_files(settings.paths)
     theorems = load_files(files)
     started = time.perf_counter()
     options = settings.options
     jobs = jobs_for(settings.jobs)
     per_theorem = necessity_.analyse if settings.necessity else None
+
+    def theorem_done(done, total, theorem, results):
+        if progress:
+            verdicts = ", ".join(r.status.value + ("" if r.as_expected else f" (expected {r.expected.value})")
+                                 for r in results)
+            progress("checks", done, total, f"{theorem.id}: {verdicts} ({sum(r.seconds for r in results):.1f} s)")
+
     results, rows = verify_parallel(theorems, options, only=settings.only, per_theorem=per_theorem, jobs=jobs,
-                                    progress=progress)
+                                    progress=theorem_done)
     cache = Cache(settings.cache)
     run = VerifyRun(files, theorems, results, rows, cache=cache)
     if settings.tightness or settings.tightness_all:
-        run.tightness = tightness_rows(files, theorems, results, settings, cache)
+        run.tightness = tightness_rows(files, theorems, results, settings, cache, progress)
     run.seconds = time.perf_counter() - started
     run.report = settings.build / "report.json"
     write_json(results, run.report, run.seconds, rows, run.tightness)
@@ -97,7 +108,9 @@ def verify_run(settings: VerifySettings, progress=None) -> VerifyRun:
     if settings.second_solver:
         from checker.analyses.cvc5_check import add_to_report, recheck_report
         run.second_solver = recheck_report(run.report, settings.second_solver_timeout,
-                                           cache if cache.enabled else None, jobs=jobs)
+                                           cache if cache.enabled else None, jobs=jobs,
+                                           progress=(lambda done, total: progress("cvc5", done, total, ""))
+                                           if progress else None)
         add_to_report(run.report, run.second_solver)
     if settings.catalogue:
         write_atomic(Path(settings.catalogue), render(theorems, results, rows, run.tightness,
@@ -109,7 +122,7 @@ def verify_run(settings: VerifySettings, progress=None) -> VerifyRun:
     return run
 
 
-def tightness_rows(files, theorems, results, settings: VerifySettings, cache) -> list[dict]:
+def tightness_rows(files, theorems, results, settings: VerifySettings, cache, progress=None) -> list[dict]:
     """Tightness entries (as JSON rows with the theorem id) for each theorem decided as expected."""
     surface = {}
     for f in files:
@@ -120,12 +133,12 @@ def tightness_rows(files, theorems, results, settings: VerifySettings, cache) ->
         by_id.setdefault(r.id, []).append(r)
     options = Options(timeout=settings.tightness_timeout)
     rows = []
-    for core in theorems:
-        rs = by_id.get(core.id)
-        if not rs or core.id not in surface:
-            continue
-        if not tightness_.eligible([r.status for r in rs], [r.expected for r in rs]):
-            continue
-        for entry in tightness_.analyse(surface[core.id], options, cache, everything=settings.tightness_all):
-            rows.append({"id": core.id, **entry.to_json()})
+    todo = [core for core in theorems if by_id.get(core.id) and core.id in surface
+            and tightness_.eligible([r.status for r in by_id[core.id]], [r.expected for r in by_id[core.id]])]
+    for done, core in enumerate(todo, 1):
+        entries = tightness_.analyse(surface[core.id], options, cache, everything=settings.tightness_all)
+        rows += [{"id": core.id, "file": shown(Path(surface[core.id].span.file)),
+                  **entry.to_json()} for entry in entries]
+        if progress:
+            progress("tightness", done, len(todo), f"{core.id}: {len(entries)} sites")
     return rows

@@ -91,6 +91,14 @@ class CheckResult:
         self.status = Status(self.status)
 
     @property
+    def suggestion(self) -> str:
+        """For an `unknown` verdict: a rewrite or another check known to help (checker/advice.py)."""
+        if self.status != Status.UNKNOWN:
+            return ""
+        from checker.advice import suggest
+        return suggest(self.reason)
+
+    @property
     def as_expected(self) -> bool:
         return self.status == self.expected
 
@@ -98,4 +106,6 @@ class CheckResult:
         data = asdict(self)
         data["status"], data["expected"] = self.status.value, self.expected.value
         data["as_expected"] = self.as_expected
+        if self.suggestion:
+            data["suggestion"] = self.suggestion
         return data

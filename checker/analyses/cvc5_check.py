@@ -72,9 +72,10 @@ def recheck_many(texts: list[str], timeout_s: float = 10.0, jobs: int = 1) -> li
     return [(answer, reason) for answer, reason, _ in _run_children(texts, timeout_s, jobs)]
 
 
-def _run_children(texts: list[str], timeout_s: float, jobs: int) -> list[tuple[str, str, float]]:
+def _run_children(texts: list[str], timeout_s: float, jobs: int, progress=None) -> list[tuple[str, str, float]]:
     """(answer, reason, seconds) for each text, from up to `jobs` cvc5 children at once; a child
-    still running 3 x its limit + 2 s after it started is killed and its answer is unknown."""
+    still running 3 x its limit + 2 s after it started is killed and its answer is unknown.
+    `progress(done, total)` is called as answers come in."""
     import multiprocessing
     from multiprocessing.connection import Connection, wait
     context = multiprocessing.get_context("fork")
@@ -103,6 +104,8 @@ def _run_children(texts: list[str], timeout_s: float, jobs: int) -> list[tuple[s
                 answer, reason = "unknown", "cvc5 stopped without an answer"
             process.join()
             answers[i] = (answer, reason, time.monotonic() - started)
+            if progress:
+                progress(sum(a is not None for a in answers), len(texts))
         now = time.monotonic()
         for conn, (i, process, started) in list(running.items()):
             if now >= started + limit:
@@ -110,6 +113,8 @@ def _run_children(texts: list[str], timeout_s: float, jobs: int) -> list[tuple[s
                 process.kill()
                 process.join()
                 answers[i] = ("unknown", f"cvc5 overran its limit and was stopped after {limit:g} s", now - started)
+                if progress:
+                    progress(sum(a is not None for a in answers), len(texts))
     return answers  # type: ignore[return-value]
 
 
@@ -168,7 +173,7 @@ def _resolve(path: str, report_path: Path) -> Path:
 def recheck_cached(smt2_text: str, timeout_s: float, cache=None) -> tuple[str, str, bool]:
     """`recheck`, through `cache` (a checker.cache.Cache) when given: (answer, reason, from_cache).
     The key is the exact file text, cvc5's limit and options, and the tool versions."""
-    answer, reason, cached, _ = _answers([smt2_text], timeout_s, cache, 1)[smt2_text]
+    answer, reason, cached, _ = _answers([smt2_text], timeout_s, cache, 1)[0][smt2_text]
     return answer, reason, cached
 
 
@@ -177,28 +182,36 @@ def _valid(hit) -> TypeGuard[list]:
             and isinstance(hit[1], str))
 
 
-def _answers(texts: list[str], timeout_s: float, cache, jobs: int) -> dict[str, tuple[str, str, bool, float]]:
+def _answers(texts: list[str], timeout_s: float, cache, jobs: int,
+             progress=None) -> tuple[dict[str, tuple[str, str, bool, float]], list[str]]:
     """cvc5's answer to each distinct text: (answer, reason, from_cache, seconds), from the cache
-    where it holds a valid entry, otherwise computed `jobs` at a time and stored in the cache."""
+    where it holds a definite answer, otherwise computed `jobs` at a time and stored in the cache;
+    and the texts that an earlier run left unknown and that were asked again."""
     options = {"timeout_s": timeout_s, "cvc5_options": CVC5_OPTIONS}
     out: dict[str, tuple[str, str, bool, float]] = {}
     todo: list[str] = []
+    retried: list[str] = []
     for text in dict.fromkeys(texts):
         hit = cache.get("cvc5", text, options) if cache is not None else None
         if _valid(hit) and hit[0] != "unknown":  # an unknown cached by an older version is retried
             out[text] = (hit[0], hit[1], True, 0.0)
-        else:
-            todo.append(text)
-    for text, (answer, reason, seconds) in zip(todo, _run_children(todo, timeout_s, jobs)):
+            continue
+        todo.append(text)
+        if cache is not None and cache.get("cvc5-unknown", text, {"cvc5_options": CVC5_OPTIONS}) is not None:
+            retried.append(text)
+    for text, (answer, reason, seconds) in zip(todo, _run_children(todo, timeout_s, jobs, progress)):
         out[text] = (answer, reason, False, seconds)
         # Only definite answers are kept: an unknown (a limit hit, a stopped run, a loaded
-        # machine) is asked again next time, never made permanent by the cache.
+        # machine) is asked again next time, never made permanent by the cache. That it was
+        # unknown is noted apart, so that the next run can say how many it retried.
         if cache is not None and answer in ("sat", "unsat"):
             cache.put("cvc5", text, [answer, reason], options)
-    return out
+        elif cache is not None:
+            cache.put("cvc5-unknown", text, [reason, timeout_s], {"cvc5_options": CVC5_OPTIONS})
+    return out, retried
 
 
-def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None, jobs: int = 1) -> dict:
+def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None, jobs: int = 1, progress=None) -> dict:
     """Compare Z3's and cvc5's answers on every query that report.json lists."""
     report_path = Path(report_json_path)
     report = json.loads(report_path.read_text())
@@ -216,7 +229,7 @@ def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None, jobs: 
                 texts[str(path)] = path.read_text()
             except OSError as err:
                 entry.update(z3="unknown", cvc5="unknown", reason=f"cannot read the file: {err}")
-    answers = _answers(list(texts.values()), timeout_s, cache, jobs)
+    answers, retried = _answers(list(texts.values()), timeout_s, cache, jobs, progress)
     disagree, unknown = [], []
     agree = widened = cached_count = 0
     for entry in files:
@@ -256,6 +269,8 @@ def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None, jobs: 
         "unknown_cvc5": sum(e.get("cvc5") == "unknown" for e in unknown),
         "logic_widened": widened,
         "from_cache": cached_count,
+        "retried": len(retried),
+        "retried_decided": sum(answers[t][0] in ("sat", "unsat") for t in retried),
         "cache_corrupt": list(cache.corrupt) if cache is not None else [],
         "agreement_rate": round(agree / decided_by_both, 6) if decided_by_both else None,
         "coverage": round(decided_by_both / n, 6) if n else None,
@@ -274,6 +289,8 @@ def summary_line(summary: dict) -> str:
     return (f"second solver ({summary['solver']}): {summary['files']} queries, {summary['agree']} agree, "
             f"{summary['disagree']} disagree, {summary['unknown']} unknown ({detail}"
             + (f"; {summary['from_cache']} answers from the cache" if summary.get("from_cache") else "")
+            + (f"; {summary['retried']} unknown in an earlier run asked again, {summary['retried_decided']} now "
+               "decided" if summary.get("retried") else "")
             + (f"; {len(summary['cache_corrupt'])} corrupt cache files ignored" if summary.get("cache_corrupt") else "")
             + ")")
 

@@ -100,6 +100,9 @@ class ToSympy:
             return sympy.Piecewise((value, sympy.Ge(hi, lo - 1)), (empty, True))
         if isinstance(t, C.Limit):
             return self.limit(t)
+        if isinstance(t, C.App):
+            raise C.Unsupported(f"a function parameter applied to arguments ({C.term_to_text(t)}): SymPy cannot "
+                                "reason about an unknown function")
         raise C.Unsupported(f"SymPy translation of {type(t).__name__} is not supported")
 
     def limit(self, t: C.Limit):

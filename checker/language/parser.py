@@ -14,7 +14,7 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from checker.errors import Diagnostic, SourceError, Span
+from checker.errors import Diagnostic, SourceError, Span, did_you_mean
 from checker.language import syntax as S
 
 GRAMMAR_PATH = Path(__file__).resolve().parent / "statements.lark"
@@ -23,7 +23,7 @@ GRAMMAR_PATH = Path(__file__).resolve().parent / "statements.lark"
 _TERMINAL_TEXT = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
     "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "NAME": "a name", "NUMBER": "a number",
-    "STRING": "a quoted string", "THEOREM_ID": "a theorem id such as C-3 or H-1.boundary",
+    "STRING": "a quoted string", "THEOREM_ID": "a theorem id such as H-1, H-1.boundary or my-lemma",
     "CMP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'", "MINUS": "'-'",
     "STAR": "'*'", "IMPLIES": "'=>'", "IFF": "'<=>'", "CIRCUMFLEX": "'^'", "CHECK_KIND": "'symbolic' or 'finite'",
     "VERDICT": "a verdict (proved, verified, refuted, unknown)", "$END": "end of file",
@@ -343,7 +343,27 @@ class _Builder(Transformer):
         return tuple(children)
 
 
-def _diagnostic(err: UnexpectedInput, file: str) -> Diagnostic:
+_TYPES = ("int", "real", "bool")
+_TYPE_HINT = ("a type is int, real or bool, optionally with a domain (int in 1..n, real in [0, 1]), "
+              "or a function type such as [1..n] -> real")
+
+
+def _word_around(text: str, line: int, column: int) -> tuple[str, int]:
+    """The whole identifier-like word at (line, column) and the column where it starts: the
+    lexer may have split it at a keyword ('integer' read as 'int' then 'eger')."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return "", column
+    row = lines[line - 1]
+    start = end = column - 1
+    while start > 0 and (row[start - 1].isalnum() or row[start - 1] in "_'"):
+        start -= 1
+    while end < len(row) and (row[end].isalnum() or row[end] in "_'"):
+        end += 1
+    return row[start:end], start + 1
+
+
+def _diagnostic(err: UnexpectedInput, file: str, text: str = "") -> Diagnostic:
     line, column = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
     if isinstance(err, UnexpectedCharacters):
         text = getattr(err, "char", "?")
@@ -358,11 +378,46 @@ def _diagnostic(err: UnexpectedInput, file: str) -> Diagnostic:
             found = f"'{tok}'"
             span = Span(file, tok.line, tok.column, tok.end_line or tok.line,
                         tok.end_column or tok.column + len(str(tok)))
+            word, start = _word_around(text, tok.line, tok.column)
+            if word and word != str(tok) and start < tok.column:   # a keyword glued to the rest of a word
+                span = Span(file, tok.line, start, tok.line, start + len(word))
+                if word.startswith(_TYPES):
+                    close = did_you_mean(word, _TYPES)
+                    return Diagnostic(span, f"unknown type '{word}'", (close + " " if close else "") + _TYPE_HINT)
+                return Diagnostic(span, f"unexpected '{word}' (it begins with a keyword of the language)",
+                                  "expected " + _expected_list(err.expected))
         return Diagnostic(span, f"unexpected {found}", "expected " + _expected_list(err.expected))
     if isinstance(err, UnexpectedEOF):
         return Diagnostic(Span(file, line, column), "unexpected end of file",
                           "expected " + _expected_list(err.expected))
     return Diagnostic(Span(file, line, column), str(err).splitlines()[0])
+
+
+def _unclosed(text: str, begin: int, end: int, file: str) -> Diagnostic | None:
+    """A theorem block whose braces do not balance before the next theorem (or the end of the
+    file): the parser meets the end of the block, which is where a '}' is missing."""
+    depth = 0
+    body = _COMMENT_OR_STRING.sub(lambda m: " " * len(m.group()), text[begin:end])
+    for ch in body:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+    if depth <= 0 or "{" not in body:
+        return None
+    line = text.count("\n", 0, begin) + 1
+    opening = text[begin:end].lstrip()
+    name = opening.split()[1] if len(opening.split()) > 1 else "?"
+    column = len(text[begin:end]) - len(opening) + 1
+    last = text[begin:end].rstrip()
+    last_line = text.count("\n", 0, begin + len(last)) + 1
+    last_column = len(last) - (last.rfind("\n") + 1)
+    where = (f"before the next theorem (line {text.count(chr(10), 0, end) + 1})" if end < len(text)
+             else "before the end of the file")
+    return Diagnostic(Span(file, last_line, last_column + 1),
+                      f"theorem {name} (line {line}, column {column}) is not closed: "
+                      f"{depth} '}}' missing {where}",
+                      "close the block with '}' after its last item")
+
+
+_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
 
 def _expected_list(names) -> str:
@@ -394,7 +449,7 @@ def parse_blocks(text: str, file: str = "<string>") -> tuple[S.Module, list[Diag
         tree = _parser().parse(text)
         return S.Module(file, _Builder(file).transform(tree)), []
     except UnexpectedInput as first:
-        first_error = _diagnostic(first, file)
+        first_error = _diagnostic(first, file, text)
     starts = [m.start() for m in _THEOREM_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts = [0] + starts
@@ -404,7 +459,7 @@ def parse_blocks(text: str, file: str = "<string>") -> tuple[S.Module, list[Diag
         try:
             theorems += _Builder(file).transform(_parser().parse(chunk))
         except UnexpectedInput as err:
-            diagnostics.append(_diagnostic(err, file))
+            diagnostics.append(_unclosed(text, begin, end, file) or _diagnostic(err, file, text))
     return S.Module(file, tuple(theorems)), diagnostics or [first_error]
 
 

@@ -28,6 +28,11 @@ def table(results: list[CheckResult], verbose: bool = False) -> str:
         lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
+    for r in results:  # the reasons the table had to cut, in full, with what may help
+        if r.status in ("unknown", "error") and (len(r.reason) > 90 or r.suggestion):
+            lines.append(f"\n{r.id} check {r.check_index + 1} ({r.check}, {r.source}): {r.status.value}: {r.reason}")
+            if r.suggestion:
+                lines.append(f"  suggestion: {r.suggestion}")
     if verbose:
         for r in results:
             if r.steps or r.method:

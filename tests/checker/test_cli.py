@@ -143,9 +143,29 @@ def test_check_command(tmp_path, capsys):
 def test_only_selects_a_theorem_and_its_variants(tmp_path):
     text = GOOD + GOOD.replace("C-4", "C-4.variant") + GOOD.replace("C-4", "C-2")
     f = write(tmp_path, "three.lim", text)
+    assert cli.main(["verify", str(f), "--build", str(tmp_path / "b")]) == 0
+    full = (tmp_path / "b" / "verify" / "report.json").read_text()
     assert cli.main(["verify", str(f), "--only", "C-4", "--build", str(tmp_path / "b")]) == 0
-    report = json.loads((tmp_path / "b" / "verify" / "report.json").read_text())
+    report = json.loads((tmp_path / "b" / "verify" / "only-C-4" / "report.json").read_text())
     assert sorted(r["id"] for r in report["checks"]) == ["C-4", "C-4.variant"]
+    # the full run's report is left as it was
+    assert (tmp_path / "b" / "verify" / "report.json").read_text() == full
+
+
+def test_json_on_standard_output_and_progress_on_standard_error(tmp_path, capsys):
+    f = write(tmp_path, "good.lim", GOOD + GOOD.replace("C-4", "C-4.variant"))
+    assert cli.main(["verify", str(f), "--json", "--build", str(tmp_path / "b")]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["ok"] is True and data["errors"] == []
+    assert sorted(c["id"] for c in data["checks"]) == ["C-4", "C-4.variant"]
+    assert [line.split("]")[0] for line in err.splitlines()] == ["[checks 1/2", "[checks 2/2"]
+    assert cli.main(["verify", str(f), "--json", "--quiet", "--build", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().err == ""
+    bad = write(tmp_path, "bad.lim", GOOD.replace("expect proved", "expect nonsense"))
+    assert cli.main(["verify", str(bad), "--json", "--build", str(tmp_path / "b")]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False and data["errors"][0]["file"].endswith("bad.lim") and data["errors"][0]["line"] > 0
 
 
 def test_python_dash_m_checker(tmp_path):

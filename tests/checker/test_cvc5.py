@@ -104,6 +104,26 @@ def test_a_cvc5_unknown_is_never_cached(tmp_path: Path):
     assert answer3 == "unsat" and recheck_cached(NRA_UNSAT, 5, cache)[2]   # definite answers are kept
 
 
+def test_a_report_says_how_many_earlier_unknowns_it_asked_again(tmp_path: Path):
+    """A query left unknown at a short limit is asked again by the next run, which counts it."""
+    import json
+
+    from checker.analyses.cache import Cache
+    from checker.analyses.cvc5_check import recheck_report
+    hard = ("(set-logic QF_NIA)\n(declare-fun x () Int)\n(declare-fun y () Int)\n(declare-fun z () Int)\n"
+            "(assert (and (> x 0) (> y 0) (> z 0) (= (+ (* x x x) (* y y y)) (* z z z))))\n(check-sat)\n")
+    files = []
+    for i, text in enumerate([hard + "; z3 answer: unknown\n", NRA_UNSAT + "; z3 answer: unsat\n"]):
+        files.append(tmp_path / f"q{i}.smt2")
+        files[-1].write_text(text)
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"checks": [{"id": "C-1", "check_index": 0, "smt2": [str(f) for f in files]}]}))
+    first = recheck_report(report, 0.2, Cache(tmp_path / "cache"))
+    assert (first["unknown"], first["agree"], first["retried"]) == (1, 1, 0)
+    second = recheck_report(report, 0.2, Cache(tmp_path / "cache"))
+    assert (second["from_cache"], second["retried"], second["retried_decided"]) == (1, 1, 0)
+
+
 def test_a_disagreement_fails(tmp_path: Path):
     build = tmp_path / "verify"
     smt2 = build / "smt2" / "C-1"

@@ -20,9 +20,14 @@ def test_parallel_verify_equals_sequential(tmp_path):
     seen = []
     one = verify_parallel(theorems, Options(timeout=5, build_dir=tmp_path / "a"), per_theorem=necessity_analyse, jobs=1)
     two = verify_parallel(theorems, Options(timeout=5, build_dir=tmp_path / "b"), per_theorem=necessity_analyse, jobs=2,
-                          progress=seen.append)
+                          progress=lambda *event: seen.append(event))
     assert _key(*one) == _key(*two)
-    assert [r.id for r in seen] == [r.id for r in two[0]]          # progress in the theorems' order
+    # a progress event per theorem as it finishes: counts 1..n, every theorem once, with its results
+    assert [done for done, *_ in seen] == list(range(1, len(theorems) + 1))
+    assert {total for _, total, *_ in seen} == {len(theorems)}
+    assert sorted(thm.id for _, _, thm, _ in seen) == sorted(t.id for t in theorems)
+    assert sorted((r.id, r.check_index) for *_, rs in seen for r in rs) == sorted(
+        (r.id, r.check_index) for r in two[0])
     assert len(one[0]) >= 12 and any(row.verdict == "necessary" for row in one[1])
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.smt2"))
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.smt2"))

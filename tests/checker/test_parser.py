@@ -344,8 +344,27 @@ def test_unexpected_character():
 def test_unexpected_end_of_file():
     err = errors_of('theorem C-1 "t" {\n  param x : real\n  claim x > 0\n')
     (d,) = err.diagnostics
-    assert "end of file" in d.message
+    assert "theorem C-1 (line 1, column 1) is not closed" in d.message and "end of the file" in d.message
+    assert (d.span.line, d.span.column) == (3, 14)        # just after the block's last item
     assert LOC.match(err.render())
+
+
+def test_a_missing_brace_is_reported_where_the_block_ends_not_where_the_file_does():
+    text = ('theorem MINE-1 "first" {\n  param N : int\n  claim N + 1 > N\n  check symbolic expect proved\n\n'
+            'theorem MINE-2 "second" {\n  param x : real\n  claim exp(x) >= 1 + x\n'
+            '  check symbolic expect proved\n}\n')
+    module, diagnostics = parse_blocks(text, "miss.lim")
+    (d,) = diagnostics
+    assert (d.span.line, d.span.column) == (4, 31)
+    assert "theorem MINE-1" in d.message and "before the next theorem (line 6)" in d.message
+    assert [t.id for t in module.theorems] == ["MINE-2"]
+
+
+def test_a_keyword_glued_to_a_word_is_reported_as_the_whole_word():
+    err = errors_of(theorem("param N : integer\nclaim N + 1 > N\ncheck symbolic expect proved"))
+    (d,) = err.diagnostics
+    assert d.message == "unknown type 'integer'" and "did you mean 'int'?" in d.hint
+    assert d.span.end_column - d.span.column == len("integer")
 
 
 def test_every_broken_block_is_reported():

@@ -41,9 +41,11 @@ OPS = [
     C.mk("implies", C.mk("lt", X, Y), C.mk("lt", Y, C.num(0))), C.mk("iff", C.mk("lt", X, Y), C.mk("lt", Y, C.num(0))),
     C.mk("ite", C.mk("lt", X, Y), X, Y),
     C.Bind(C.REAL, "sum", C.Var(C.INT, "j#1"), C.num(1), N, C.mk("mul", C.Var(C.INT, "j#1"), X)),
-    C.Bind(C.REAL, "prod", C.Var(C.INT, "j#1"), C.num(1), N, C.mk("add", C.num(1), C.mk("div", X, C.Var(C.INT, "j#1")))),
+    C.Bind(C.REAL, "prod", C.Var(C.INT, "j#1"), C.num(1), N,
+           C.mk("add", C.num(1), C.mk("div", X, C.Var(C.INT, "j#1")))),
     C.Bind(C.REAL, "max", C.Var(C.INT, "j#1"), C.num(1), N, C.mk("cos", C.mk("mul", C.Var(C.INT, "j#1"), X))),
-    C.Bind(C.BOOL, "forall", C.Var(C.INT, "j#1"), C.num(1), N, C.mk("lt", C.Var(C.INT, "j#1"), C.mk("add", X, C.num(5)))),
+    C.Bind(C.BOOL, "forall", C.Var(C.INT, "j#1"), C.num(1), N,
+           C.mk("lt", C.Var(C.INT, "j#1"), C.mk("add", X, C.num(5)))),
 ]
 
 
