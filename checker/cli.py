@@ -18,6 +18,7 @@ from checker.decide.budget import DEFAULT_MEMORY_MB
 from checker.decide.budget import DEFAULT_SECONDS as DEFAULT_BUDGET
 from checker.decide.engine import DEFAULT_TIMEOUT, Options
 from checker.errors import Diagnostic, SourceError, UsageError
+from checker.reports.progress import Progress
 from checker.reports.report import necessity_table, table
 
 
@@ -160,20 +161,6 @@ def _print_json(run) -> int:
     return 2 if errors else (0 if run.ok else 1)
 
 
-class Progress:
-    """Progress lines on standard error: one per theorem as it is decided (and per theorem of the
-    tightness analysis), and about ten for the cvc5 re-check. Standard output keeps the results."""
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
-
-    def __call__(self, phase: str, done: int, total: int, text: str) -> None:
-        if phase == "cvc5" and done not in (1, total) and done % max(1, total // 10):
-            return
-        width = len(str(total))
-        print(f"[{phase} {done:>{width}}/{total}] {text}".rstrip(), file=self.stream, flush=True)
-
-
 def tightness_table(rows: list[dict]) -> str:
     from checker.analyses.tightness import Reading
     counts: dict[str, int] = {}
@@ -211,6 +198,7 @@ def _mutation_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--only", metavar="IDS", help="comma-separated theorem ids")
     ap.add_argument("--cache", default=str(DEFAULT_CACHE), metavar="DIR")
     ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     ap.add_argument("--out", default=paths.shown(paths.build() / "reliability" / "mutation.json"))
 
 
@@ -219,7 +207,7 @@ def run_mutation(args) -> int:
     from checker.analyses.mutation import run_mutation as mutate
     only = set(args.only.split(",")) if args.only else None
     summary = mutate(args.paths, args.timeout, args.per_theorem or None, args.jobs, only,
-                     None if args.no_cache else args.cache)
+                     None if args.no_cache else args.cache, None if args.quiet else Progress())
     print(f"{'operator':<18} {'mutants':>7} {'killed':>7} {'flagged':>8} {'equiv.':>7} {'survived':>8} "
           f"{'stillborn':>9}")
     for op, c in summary["by_operator"].items():

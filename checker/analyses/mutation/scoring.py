@@ -174,7 +174,9 @@ FORMULA = ("kill rate = (killed + flagged) / (mutants - stillborn - equivalent -
 
 
 def run_mutation(paths, timeout: float = 2.0, per_theorem: int | None = 8, jobs: int = 1,
-                 only: set[str] | None = None, cache_root: str | None = str(DEFAULT_CACHE)) -> dict:
+                 only: set[str] | None = None, cache_root: str | None = str(DEFAULT_CACHE), progress=None) -> dict:
+    """Mutants of every theorem of `paths`, scored; `progress(phase, done, total, text)` hears of
+    each statement file as its mutants are decided."""
     started = time.perf_counter()
     files = [str(f) for f in statement_files(list(paths))]
     tasks = [(f, per_theorem, timeout, only, cache_root) for f in files]
@@ -182,11 +184,16 @@ def run_mutation(paths, timeout: float = 2.0, per_theorem: int | None = 8, jobs:
     if jobs > 1 and len(tasks) > 1:
         from concurrent.futures import ProcessPoolExecutor
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for part in pool.map(_work, tasks):
+            for done, (task, part) in enumerate(zip(tasks, pool.map(_work, tasks)), 1):
                 rows += part
+                if progress:
+                    progress("mutation", done, len(tasks), f"{task[0]}: {len(part)} mutants")
     else:
-        for t in tasks:
-            rows += _work(t)
+        for done, t in enumerate(tasks, 1):
+            part = _work(t)
+            rows += part
+            if progress:
+                progress("mutation", done, len(tasks), f"{t[0]}: {len(part)} mutants")
     count = lambda outcome, category=None: sum(  # noqa: E731
         r["outcome"] == outcome and (category is None or r["category"] == category) for r in rows)
     killed, flagged, stillborn = count("killed"), count("flagged"), count("stillborn")
