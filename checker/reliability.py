@@ -100,9 +100,50 @@ class Stages:
         print(f"{name}: finished by an earlier run with the same code and settings ({f})")
         return kept["result"]
 
+    def records(self, name: str, settings: dict) -> Records:
+        """The records a stage keeps one by one (its own file, keyed like the stage)."""
+        return Records(self.folder / f"{name}.records.jsonl", self._key(name, settings), self.fresh)
+
     def put(self, name: str, settings: dict, result: dict) -> None:
         write_atomic(self.folder / f"{name}.json",
                      json.dumps({"key": self._key(name, settings), "result": result}, default=str) + "\n")
+
+
+class Records:
+    """Records appended to a JSON-lines file whose first line holds the key they were made
+    under; a file made under another key (other code, other settings) is started afresh, and a
+    last line cut short by an interruption is dropped."""
+
+    def __init__(self, path: Path, key: str, fresh: bool):
+        self.path, self.key = path, key
+        self.records: list[dict] = []
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() and not fresh else []
+        try:
+            same = bool(lines) and json.loads(lines[0]).get("key") == key
+        except json.JSONDecodeError:
+            same = False
+        if same:
+            for line in lines[1:]:
+                try:
+                    self.records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    break
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "w", encoding="utf-8") as f:   # rewritten without a damaged tail
+            f.write(json.dumps({"key": key}) + "\n")
+            for r in self.records:
+                f.write(json.dumps(r, default=str) + "\n")
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def append(self, record: dict) -> None:
+        self.records.append(record)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, default=str) + "\n")
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def main(argv=None) -> int:
@@ -125,14 +166,21 @@ def run(args) -> int:
     settings: dict[str, Any] = {"count": args.soundness, "seed": 0}
     sound = stages.get("soundness", settings)
     if sound is None:
-        def statement_done(record, done=[0]):  # noqa: B006 - a counter shared by the calls
-            done[0] += 1
-            if not args.quiet and (done[0] % 500 == 0 or done[0] == args.soundness or record["failures"]):
-                progress("soundness", done[0], args.soundness,
+        # each statement's record is kept as it comes, so that an interrupted run loses none
+        kept = stages.records("soundness", settings)
+
+        def statement_done(record):
+            kept.append(record)
+            if not args.quiet and (len(kept) % 500 == 0 or len(kept) == args.soundness or record["failures"]):
+                progress("soundness", len(kept), args.soundness,
                          "FAILURE " + record["failures"][0]["kind"] if record["failures"] else "")
-        sound, records = soundness.run(args.soundness, seed=0, jobs=args.jobs, progress=statement_done)
+        if kept.records and not args.quiet:
+            print(f"soundness: {len(kept.records)} statements finished by an earlier run are kept", file=sys.stderr)
+        sound, records = soundness.run(args.soundness, seed=0, jobs=args.jobs, progress=statement_done,
+                                       finished=kept.records)
         soundness.write(sound, records, build / "soundness")
         stages.put("soundness", settings, sound)
+        kept.remove()
     sound_ok = sound["failures"] == 0 and not sound["harness_bugs"] and sound["statements"] >= SOUNDNESS_TARGET
     results["soundness"] = {k: sound[k] for k in ("statements", "checks", "verdicts", "failures", "seconds")}
     results["soundness"].update(target=f"at least {SOUNDNESS_TARGET} statements, no failure", met=sound_ok)

@@ -615,12 +615,15 @@ def _in_workers(indices, seed: int, jobs: int, timeout: float, points: int, memo
 
 def run(count: int, seed: int = 0, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
         random_points: int = RANDOM_POINTS, start: int = 0, progress=None,
-        memory_gb: float = 4.0) -> tuple[dict, list]:
+        memory_gb: float = 4.0, finished: list | None = None) -> tuple[dict, list]:
     """Run statements start..start+count-1 in `jobs` worker processes (each under a `memory_gb`
-    address-space limit); returns (summary, records), the records in index order."""
+    address-space limit); returns (summary, records), the records in index order. `finished`
+    records (of an interrupted run with the same seed and settings) are kept, not run again."""
     started = time.perf_counter()
-    records = []
-    for record in _in_workers(range(start, start + count), seed, max(1, jobs), timeout, random_points, memory_gb):
+    records = [r for r in finished or [] if start <= r["index"] < start + count]
+    done = {r["index"] for r in records}
+    todo = [i for i in range(start, start + count) if i not in done]
+    for record in _in_workers(todo, seed, max(1, jobs), timeout, random_points, memory_gb):
         records.append(record)
         if progress:
             progress(record)
