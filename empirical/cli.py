@@ -1,4 +1,4 @@
-"""`python -m empirical crosscheck [--full] [--models ...] [--probes ...]`.
+"""`python -m empirical crosscheck [--preset cpu|standard|full] [--plan] [--models ...] [--probes ...]`.
 
 Loads each model once, runs each probe on it (resuming whatever an earlier run finished),
 runs once each probe that trains its own models (NEEDS_MODEL = False: the multimodal probe),
@@ -18,7 +18,7 @@ from checker.paths import project_root, results, shown
 from checker.reports import blocks
 
 from .figures import counterexamples_block, crosscheck_block, read_jsonl
-from .framework import RESULTS, ConfigMismatch, ProbeRun
+from .framework import PRESETS, RESULTS, ConfigMismatch, ProbeRun, preset_name, preset_root
 from .models import DEFAULT_MODEL, ModelUnavailable, load, pick_device
 from .store import CorruptResults, write_json
 
@@ -32,9 +32,20 @@ def register(sub) -> None:
     """Add crosscheck, counterexamples and replay to a parser's subcommands. Importing this
     module does not import torch; running a subcommand does."""
     cc = sub.add_parser("crosscheck", help="run the probes and put each bound beside its measurement")
-    cc.add_argument("--full", action="store_true", help="the whole grid instead of the CPU preset")
+    cc.add_argument("--preset", choices=PRESETS, default="cpu",
+                    help="cpu: minutes, results/<probe>/<model> (default); standard: sized by each verdict's "
+                         "power analysis, hours, results/standard/...; full: the whole grids, results/full/...")
+    cc.add_argument("--full", action="store_true", help="the same as --preset full")
+    cc.add_argument("--plan", action="store_true",
+                    help="print, probe by model, the samples the preset asks for, those on disk, each verdict's "
+                         "power analysis and the estimated time; runs no long work")
+    cc.add_argument("--markdown", action="store_true", help="with --plan: markdown tables")
+    cc.add_argument("--time-samples", type=int, default=2, metavar="N",
+                    help="with --plan: where no sample of a probe carries its time yet, measure N of the preset's "
+                         "samples (kept, the run resumes past them); 0: time nothing (default 2)")
     cc.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
-    cc.add_argument("--probes", default=",".join(PROBES), help="comma-separated probe names")
+    cc.add_argument("--probes", default=",".join(PROBES), metavar="NAMES",
+                    help=f"comma-separated, from: {', '.join(PROBES)} (default: all)")
     cc.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     cc.add_argument("--out", default=str(RESULTS), help="results folder (default results)")
     cc.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
@@ -46,9 +57,16 @@ def register(sub) -> None:
     ce.add_argument("--max-queries", type=int, default=60, help="queries tried per model and decoding (default 60)")
     ce.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     ce.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    ce.add_argument("--export-only", action="store_true",
+                    help="only rewrite the lm-eval export (OUT/lm_eval) from OUT/counterexamples.jsonl")
     rp = sub.add_parser("replay", help="re-run a counterexample file and report which failures reproduce")
     rp.add_argument("file", help="a counterexamples .jsonl file")
     rp.add_argument("--model", default=None, help="ask this model instead of each record's own")
+    rp.add_argument("--theorem", default=None, help="only the records of this statement (e.g. H-2)")
+    rp.add_argument("--model-of-record", default=None, metavar="MODEL",
+                    help="only the records made on this model (e.g. smollm2)")
+    rp.add_argument("--count", type=int, default=None, metavar="N", help="only the first N records (after the filters)")
+    rp.add_argument("--quiet", action="store_true", help="no progress line per record on stderr")
     rp.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     rp.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     for p in (cc, ce, rp):
@@ -77,7 +95,8 @@ def run(args) -> int:
         return counterexamples_main(args)
     if args.command == "replay":
         from .replay import main as replay_main
-        return replay_main(args.file, args.model, args.device)
+        return replay_main(args.file, args.model, args.device, theorem=args.theorem,
+                           model_of_record=args.model_of_record, count=args.count, quiet=args.quiet)
     probes = [p.strip() for p in args.probes.split(",") if p.strip()]
     unknown = [p for p in probes if p not in PROBES]
     if unknown:
@@ -87,6 +106,9 @@ def run(args) -> int:
     out = Path(args.out)
     started = time.time()
     modules = {p: importlib.import_module(f"empirical.probes.{p}") for p in probes}
+    preset = "full" if getattr(args, "full", False) else getattr(args, "preset", "cpu")
+    if getattr(args, "plan", False):
+        return plan_main(args, preset, modules, out)
     # A probe with NEEDS_MODEL = False (it trains its own models) runs once, under its LABEL,
     # and never makes the command load a pretrained model.
     own = [p for p in probes if not getattr(modules[p], "NEEDS_MODEL", True)]
@@ -98,25 +120,281 @@ def run(args) -> int:
         except ModelUnavailable as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        if not _run_probe(module, module.LABEL, module.model_info(device), device, None, args.full, out):
+        if not _run_probe(module, module.LABEL, module.model_info(device), device, None, preset, out):
             return 2
     names = [m.strip() for m in args.models.split(",") if m.strip()] or [DEFAULT_MODEL]
     for name in names if per_model else []:
+        # A probe whose every sample is on disk and whose summary is current needs no model:
+        # a run with nothing left to do loads none.
+        todo = [p for p in per_model if not finished(modules[p], name, out, preset)]
+        for probe_name in per_model:
+            if probe_name not in todo:
+                print(f"{probe_name} on {name}: finished by an earlier run (samples, statements and code "
+                      f"unchanged)", file=sys.stderr)
+        if not todo:
+            continue
         loaded = _load_or_report(name, args.device)
         if loaded is None:
             return 2
-        for probe_name in per_model:
-            if not _run_probe(modules[probe_name], name, loaded.info(), loaded.device, loaded, args.full, out):
+        for probe_name in todo:
+            if not _run_probe(modules[probe_name], name, loaded.info(), loaded.device, loaded, preset, out):
                 return 2
     # The report covers every probe and model that has results in the folder, not only the
     # ones run this time: running one probe again must not drop the others' verdicts.
     collected = collect_verdicts(out)
-    report = {"verdicts": collected, "seconds": round(time.time() - started, 1), "full": args.full}
+    report = {"verdicts": collected, "seconds": round(time.time() - started, 1), "full": preset == "full",
+              "preset": preset}
     write_json(out / "crosscheck.json", report)
-    (out / "CROSSCHECK.md").write_text(markdown(collected))
-    print(markdown(collected))
+    command = "make crosscheck" if _is_project_results(out) and preset == "cpu" else \
+        " ".join(["limits crosscheck", *([f"--preset {preset}"] if preset != "cpu" else []),
+                  *([] if _is_project_results(out) else [f"--out {shown(out)}"])])
+    (out / "CROSSCHECK.md").write_text(markdown(collected, command))
+    counts: dict[str, int] = {}
+    for v in collected:
+        counts[v["verdict"]] = counts.get(v["verdict"], 0) + 1
+    # each verdict was printed as its probe finished; the summary names the table
+    print(f"crosscheck: {len(collected)} verdicts ({', '.join(f'{n} {w}' for w, n in sorted(counts.items()))}); "
+          f"the table is in {shown(out / 'CROSSCHECK.md')}")
     _update_documents(out, {"crosscheck": crosscheck_block(report)})
     return 0
+
+
+def _is_project_results(out: Path) -> bool:
+    return Path(out).resolve() == results().resolve()
+
+
+def probe_code_sha256(module) -> str:
+    """A hash of the probe's module and the framework its verdicts go through."""
+    import hashlib
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for path in (Path(module.__file__), here / "framework.py", here / "stats.py"):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def finished(module, model_name: str, out: Path, full: bool | str = False) -> bool:
+    """Whether a probe's results for a model are complete and current: every sample of the
+    preset recorded, a summary made from all of them by the same probe code, with verdicts whose
+    statements in proofs/ are unchanged. `full`: the preset, by name or as the old bool."""
+    import dataclasses
+    import json
+
+    from checker.statements import StatementError, statement_hash
+
+    from .framework import _safe
+    from .store import SampleStore
+    folder = preset_root(out, full) / module.NAME / _safe(model_name)
+    summary_file, samples_file = folder / "summary.json", folder / "samples.jsonl"
+    if not summary_file.exists() or not samples_file.exists():
+        return False
+    try:
+        summary = json.loads(summary_file.read_text())
+    except json.JSONDecodeError:
+        return False
+    config = module.Config.preset(preset_name(full))
+    if summary.get("config") != json.loads(json.dumps(dataclasses.asdict(config))):
+        return False
+    if summary.get("probe_code_sha256") != probe_code_sha256(module):
+        return False
+    try:
+        store = SampleStore(samples_file)
+        if any(key not in store for key in module.keys(config)) or summary.get("samples") != len(store.records):
+            return False
+        return all(statement_hash(v["theorem"]) == v.get("statement_sha256") for v in summary.get("verdicts", []))
+    except (StatementError, CorruptResults, KeyError):
+        return False
+
+
+def _targets(module, args) -> list[str]:
+    if not getattr(module, "NEEDS_MODEL", True):
+        return [module.LABEL]
+    return [m.strip() for m in args.models.split(",") if m.strip()] or [DEFAULT_MODEL]
+
+
+def _config_of(module, folder: Path):
+    """The preset config whose samples a folder holds (None if none of the presets')."""
+    import dataclasses
+    import json
+    saved = folder / "config.json"
+    if not saved.exists():
+        return None
+    held = json.loads(saved.read_text())
+    for p in PRESETS:
+        config = module.Config.preset(p)
+        if json.loads(json.dumps(dataclasses.asdict(config))) == held:
+            return config
+    return None
+
+
+def _cost(module, key: str, config) -> float:
+    return float(module.cost(key, config)) if hasattr(module, "cost") else 1.0
+
+
+def sample_timing(module, name: str, out: Path, preset: str) -> dict | None:
+    """Seconds per unit of a probe's cost model (`cost(key, config)`, 1 a sample by default), from
+    the timed samples on disk: the preset's own folder first, else another preset's. None if no
+    sample carries its time."""
+    from .framework import _safe
+    from .store import SampleStore
+    order = [preset] + [p for p in PRESETS if p != preset]
+    for p in order:
+        folder = preset_root(out, p) / module.NAME / _safe(name)
+        config = _config_of(module, folder)
+        if config is None or not (folder / "samples.jsonl").exists():
+            continue
+        timed = [r for r in SampleStore(folder / "samples.jsonl").values() if "seconds" in r]
+        if not timed:
+            continue
+        units = sum(_cost(module, r["key"], config) for r in timed)
+        wall = sum(float(r["seconds"]) for r in timed)
+        cpu = [float(r["cpu_seconds"]) for r in timed if "cpu_seconds" in r]
+        return {"wall": wall / units, "cpu": sum(cpu) / units if len(cpu) == len(timed) else None,
+                "samples": len(timed), "source": f"{len(timed)} timed sample{'s' * (len(timed) > 1)} ({p})"}
+    return None
+
+
+def _time_some(module, name: str, loaded, device: str, preset: str, out: Path, count: int) -> str | None:
+    """Measure `count` of the preset's pending samples, chosen across its cost range (the costliest
+    first), in the preset's own folder: they are kept and the run later resumes past them."""
+    from .framework import TimedRun, TimingDone
+    config = module.Config.preset(preset)
+    info = loaded.info() if loaded is not None else module.model_info(device)
+    run = TimedRun(module.NAME, name, config, info, device, root=preset_root(out, preset), only=[])
+    pending = sorted(run.pending(module.keys(config)), key=lambda k: -_cost(module, k, config))
+    if not pending:
+        return None
+    run.only = [pending[0], pending[-1]][:count] if count > 1 and len(pending) > 1 else pending[:count]
+    try:
+        module.run(run, loaded)
+    except TimingDone:
+        pass
+    return f"timed {len(run.only)} sample(s) of {module.NAME} on {name}"
+
+
+def plan_main(args, preset: str, modules: dict, out: Path) -> int:
+    """`--plan`: probe by model, the samples the preset asks for and those on disk, each verdict's
+    power analysis and the time left, from the samples' recorded seconds (or a short timed run)."""
+    from .framework import _safe
+    from .power import fmt_n
+    from .store import SampleStore
+    count = max(0, getattr(args, "time_samples", 2))
+    # 1. timing: probes whose samples carry no time get a short timed run (a model loaded once)
+    if count:
+        by_model: dict[str, list] = {}
+        for module in modules.values():
+            for name in _targets(module, args):
+                if sample_timing(module, name, out, preset) is None:
+                    by_model.setdefault(name, []).append(module)
+        for name, todo in by_model.items():
+            own = [m for m in todo if not getattr(m, "NEEDS_MODEL", True)]
+            loaded = None if len(own) == len(todo) else _load_or_report(name, args.device)
+            if loaded is None and len(own) < len(todo):
+                return 2
+            device = loaded.device if loaded is not None else pick_device(args.device)
+            for module in todo:
+                try:
+                    said = _time_some(module, name, loaded, device, preset, out, count)
+                except (ConfigMismatch, CorruptResults, ModelUnavailable) as err:
+                    print(f"error: {err}", file=sys.stderr)
+                    return 2
+                if said:
+                    print(said, file=sys.stderr)
+    # 2. the table
+    rows, analyses = [], []
+    for module in modules.values():
+        config = module.Config.preset(preset)
+        keys = module.keys(config)
+        for name in _targets(module, args):
+            folder = preset_root(out, preset) / module.NAME / _safe(name)
+            held = _config_of(module, folder)
+            on_disk = 0
+            if held == config and (folder / "samples.jsonl").exists():
+                store = SampleStore(folder / "samples.jsonl")
+                on_disk = sum(k in store for k in keys)
+                pending = [k for k in keys if k not in store]
+            else:
+                pending = list(keys)
+            timing = sample_timing(module, name, out, preset)
+            units = sum(_cost(module, k, config) for k in pending)
+            all_units = sum(_cost(module, k, config) for k in keys)
+            row = {"probe": module.NAME, "model": name, "samples": len(keys), "on_disk": on_disk,
+                   "config_differs": held is not None and held != config,
+                   "seconds_per_sample": None, "hours_left": None, "hours_idle": None, "hours_total": None,
+                   "timing": timing["source"] if timing else "no timed sample (run --plan --time-samples 2)"}
+            if timing:
+                row["seconds_per_sample"] = timing["wall"] * all_units / len(keys)
+                row["hours_total"] = timing["wall"] * all_units / 3600
+                row["hours_left"] = timing["wall"] * units / 3600
+                # CPU time over 2 cores at 80% parallel efficiency: the time on an idle 2-core machine
+                if timing["cpu"] is not None:
+                    row["hours_idle"] = timing["cpu"] * units / 3600 / 1.6
+                else:                       # the probe timed its samples itself (wall clock only)
+                    row["hours_idle"] = row["hours_left"]
+            rows.append(row)
+        analyses.append((module.NAME, module.plan(config)))
+    text = plan_markdown(preset, rows, analyses) if args.markdown else plan_text(preset, rows, analyses)
+    print(text)
+    short = [(probe, r) for probe, reqs in analyses for r in reqs if not r.met and not r.gpu]
+    for probe, r in short:
+        print(f"note: {probe} {r.theorem}{' (' + r.label + ')' if r.label else ''}: the preset gives "
+              f"{fmt_n(r.planned)} {r.unit}, its power analysis asks for {fmt_n(r.needed)}", file=sys.stderr)
+    return 0
+
+
+def _h(x: float | None) -> str:
+    return "-" if x is None else (f"{x:.2f}" if x < 10 else f"{x:.1f}")
+
+
+def plan_markdown(preset: str, rows: list[dict], analyses: list) -> str:
+    from .power import fmt_n
+    lines = [f"Preset `{preset}`, probe by model: samples asked for and on disk, seconds a sample (from the "
+             "samples' recorded times, measured on this machine), hours left as timed, and on an idle 2-core "
+             "machine (CPU time / 1.6).", "",
+             "| probe | model | samples | on disk | s / sample | hours (as timed) | hours (idle 2 cores) | timing |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['probe']} | {r['model']} | {r['samples']:,} | {r['on_disk']:,} | "
+                     f"{_h(r['seconds_per_sample'])} | {_h(r['hours_left'])} | {_h(r['hours_idle'])} | "
+                     f"{r['timing']}{' (folder holds another config)' if r['config_differs'] else ''} |")
+    left = [r["hours_left"] for r in rows]
+    idle = [r["hours_idle"] for r in rows]
+    lines.append(f"| all | | {sum(r['samples'] for r in rows):,} | {sum(r['on_disk'] for r in rows):,} | | "
+                 f"{_h(sum(x for x in left if x is not None))}{'+' if None in left else ''} | "
+                 f"{_h(sum(x for x in idle if x is not None))}{'+' if None in idle else ''} | |")
+    lines += ["", "Power analysis per verdict (95% confidence, 80% power; empirical/power.py, each probe's "
+              "`plan()`):", "",
+              "| probe | statement | quantity | test | effect (and why) | needed | preset gives | unit (config) |",
+              "|---|---|---|---|---|---|---|---|"]
+    for probe, reqs in analyses:
+        for q in reqs:
+            gives = fmt_n(q.planned) + ("" if q.met else (" (GPU)" if q.gpu else " (short)"))
+            note = f" {q.note}." if q.note else ""
+            lines.append(f"| {probe} | {q.theorem}{' (' + q.label + ')' if q.label else ''} | {q.quantity} | "
+                         f"{q.test} | {q.effect}.{note} | {fmt_n(q.needed)} | {gives} | {q.unit} ({q.mapping}) |")
+    return "\n".join(lines).replace("\u00b1", "+-")
+
+
+def plan_text(preset: str, rows: list[dict], analyses: list) -> str:
+    from .power import fmt_n
+    out = [f"crosscheck --preset {preset}: samples, time and power analysis", ""]
+    width = max(len(f"{r['probe']} on {r['model']}") for r in rows) if rows else 10
+    for r in rows:
+        out.append(f"  {r['probe'] + ' on ' + r['model']:<{width}}  {r['on_disk']:>6,}/{r['samples']:<6,} samples  "
+                   f"{_h(r['seconds_per_sample']):>6} s/sample  {_h(r['hours_left']):>6} h left as timed  "
+                   f"{_h(r['hours_idle']):>6} h on 2 idle cores  [{r['timing']}]"
+                   + ("  (folder holds another config)" if r["config_differs"] else ""))
+    left = [r["hours_left"] for r in rows if r["hours_left"] is not None]
+    idle = [r["hours_idle"] for r in rows if r["hours_idle"] is not None]
+    out += [f"  total: {_h(sum(left))} h left as timed, {_h(sum(idle))} h on 2 idle cores"
+            + (" (some probes untimed)" if len(left) < len(rows) else ""), ""]
+    for probe, reqs in analyses:
+        for q in reqs:
+            status = "ok" if q.met else ("GPU" if q.gpu else "SHORT")
+            out.append(f"  [{status:>5}] {probe} {q.theorem}{' (' + q.label + ')' if q.label else ''}: "
+                       f"needs {fmt_n(q.needed)} {q.unit}, the preset gives {fmt_n(q.planned)} ({q.mapping})")
+            out.append(f"          {q.quantity}; {q.test}; effect: {q.effect}" + (f"; {q.note}" if q.note else ""))
+    return "\n".join(out)
 
 
 def _update_documents(out: Path, contents: dict[str, str]) -> None:
@@ -129,16 +407,17 @@ def _update_documents(out: Path, contents: dict[str, str]) -> None:
             print(f"updated {', '.join(changed)} in {shown(doc)}")
 
 
-def _run_probe(module, name: str, info: dict, device: str, loaded, full: bool, out: Path) -> bool:
+def _run_probe(module, name: str, info: dict, device: str, loaded, preset: bool | str, out: Path) -> bool:
     """Run one probe (resuming what is on disk), write its summary, print its verdicts."""
-    config = module.Config.preset(full)
+    preset = preset_name(preset)
+    config = module.Config.preset(preset)
     try:
-        run = ProbeRun(module.NAME, name, config, info, device, root=out)
+        run = ProbeRun(module.NAME, name, config, info, device, root=preset_root(out, preset))
         found = module.run(run, loaded)
     except (ConfigMismatch, CorruptResults, ModelUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return False
-    run.finish(found)
+    run.finish(found, {"probe_code_sha256": probe_code_sha256(module), "preset": preset})
     for v in found:
         print(f"  [{v.verdict:>12}] {v.theorem} {module.NAME}: {v.text}", file=sys.stderr)
     return True
@@ -156,11 +435,20 @@ def _load_or_report(name: str, device: str):
 
 
 def collect_verdicts(out: Path) -> list[dict]:
+    """Every probe's verdicts in the folder, each tagged with the preset it comes from; where a
+    probe and model have results of several presets, those of the largest (full, then standard,
+    then cpu) stand for them."""
     import json
-    verdicts = []
-    for summary in sorted(out.glob("*/*/summary.json")):
-        verdicts += json.loads(summary.read_text()).get("verdicts", [])
-    return verdicts
+    found: dict[tuple[str, str], tuple[int, list[dict]]] = {}
+    for rank, preset in enumerate(PRESETS):
+        root = preset_root(out, preset)
+        for summary in sorted(root.glob("*/*/summary.json")):
+            if preset == "cpu" and summary.parent.parent.name in PRESETS:
+                continue
+            verdicts = json.loads(summary.read_text()).get("verdicts", [])
+            place = (summary.parent.parent.name, summary.parent.name)
+            found[place] = (rank, [{**v, "preset": preset} for v in verdicts])
+    return [v for place in sorted(found) for v in found[place][1]]
 
 
 def counterexamples_main(args) -> int:
@@ -172,6 +460,8 @@ def counterexamples_main(args) -> int:
     from .diagonal import Diagonal
     from .export import export
     out = Path(args.out)
+    if args.export_only:
+        return export_main(out)
     names = [m.strip() for m in args.models.split(",") if m.strip()] or [DEFAULT_MODEL]
     searched = None
     if importlib.util.find_spec("empirical.searched") is not None:
@@ -180,18 +470,20 @@ def counterexamples_main(args) -> int:
             searched = None
     diagonal = Diagonal(b=args.b, max_queries=args.max_queries)
     records = []
+    tokenizers = {}
     started = time.time()
     for name in names:
         loaded = _load_or_report(name, args.device)
         if loaded is None:
             return 2
+        tokenizers[name] = loaded.tokenizer
         records += diagonal.run_model(loaded, name)
         if searched is not None:
             records += list(searched.run(loaded, out) or [])
         print(f"  {name}: {time.time() - started:.0f} s so far", file=sys.stderr)
     path = out / "counterexamples.jsonl"
     write_records(path, records)
-    data, config = export(records, out / "lm_eval")
+    data, config = export(records, out / "lm_eval", tokenizers=tokenizers, source=path)
     _update_documents(out, {"counterexamples": counterexamples_block(read_jsonl(path))})
     counts = Counter((r.model, r.decoding.get("temperature", 0), r.theorem) for r in records)
     print(f"{len(records)} verified counterexamples in {path}; lm-eval task {config} ({data.name}); "
@@ -206,15 +498,60 @@ def counterexamples_main(args) -> int:
     return 0
 
 
-def markdown(verdicts: list[dict]) -> str:
+def export_main(out: Path) -> int:
+    """Rewrite the lm-evaluation-harness export from the records already in OUT (the models'
+    tokenizers render the prompts; nothing is asked)."""
+    from .counterexamples import read_records
+    from .export import export
+    path = out / "counterexamples.jsonl"
+    try:
+        records = read_records(path)
+        data, config = export(records, out / "lm_eval", source=path)
+    except (OSError, ValueError, ModelUnavailable) as err:   # ExportError is a ValueError
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    files = len(list(config.parent.glob("*.yaml")))
+    print(f"lm-eval export of {len(records)} records from {path}: {config} ({data.name}, {files} task and group files)")
+    return 0
+
+
+def markdown(verdicts: list[dict], command: str = "make crosscheck") -> str:
     lines = ["# Crosscheck: the paper's bounds against measurements", "",
-             "Generated by `make crosscheck`. consistent: the measurement agrees with the bound; "
-             "violated: it contradicts it; inconclusive: the data cannot tell.", "",
-             "| statement | probe | model | verdict | measurement |", "|---|---|---|---|---|"]
+             f"Generated by `{command}`. consistent: the measurement agrees with the bound; "
+             "violated: it contradicts it; inconclusive: the data cannot tell. n: the sample the test used; "
+             "95%: the interval of the quantity tested; an inconclusive verdict names the sample that would "
+             "decide it at the observed effect. preset: cpu (results/<probe>/<model>) or standard / full "
+             "(results/<preset>/<probe>/<model>); `limits crosscheck --plan` gives each verdict's power analysis.",
+             "", "| statement | probe | model | preset | verdict | n | 95% interval | measurement |",
+             "|---|---|---|---|---|---|---|---|"]
     for v in sorted(verdicts, key=lambda v: (v["theorem"], v["probe"], v["model"])):
-        lines.append(f"| {v['theorem']} | {v['probe']} | {v['model']} | {v['verdict']} | "
-                     f"{v['text'].replace('|', '/')} |")
+        lines.append(f"| {v['theorem']} | {v['probe']} | {v['model']} | {v.get('preset', 'cpu')} | "
+                     f"{v['verdict']}{_needed(v)} | {_n(v)} | {_interval(v)} | {v['text'].replace('|', '/')} |")
     return "\n".join(lines) + "\n"
+
+
+def _n(v: dict) -> str:
+    if v.get("n") is None:
+        return "-"
+    return f"{v['n']:,}" + (f" {v['unit']}" if v.get("unit") else "")
+
+
+def _interval(v: dict) -> str:
+    interval = v.get("interval")
+    if not interval:
+        return "-"
+    lo, hi = interval
+    what = f"{v['quantity']}: " if v.get("quantity") else ""
+    return (what + f"{lo:.3g}" if lo == hi else what + f"[{lo:.3g}, {hi:.3g}]").replace("|", "/")
+
+
+def _needed(v: dict) -> str:
+    needed = v.get("needed")
+    if v["verdict"] != "inconclusive" or needed is None:
+        return ""
+    from .power import MAX_N
+    return " (no sample decides it at the observed effect)" if needed >= MAX_N else \
+        f" (n = {needed:,} would decide it)"
 
 
 if __name__ == "__main__":

@@ -82,26 +82,38 @@ def test_replay_of_a_correct_answer_is_not_a_failure(smollm2, tmp_path):
     assert "not a failure" in table(report)
 
 
-def test_export_writes_a_harness_task(tmp_path, monkeypatch):
+def test_export_writes_a_harness_task(smollm2, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     records = [Record(theorem=t, task=q.task, prompt=q.prompt, expected=q.expected, how=q.how,
-                      model="smollm2", model_sha256="0" * 64, decoding=dataclasses.asdict(Decoding()),
+                      model="smollm2", model_sha256="0" * 64, decoding=dataclasses.asdict(decoding),
                       output="wrong", correct=False)
-               for t, q in [("H-1", diagonal.query(0)), ("H-2", diagonal.query(0)), ("H-2", diagonal.query(3))]]
-    data, config = export(records, tmp_path / "lm_eval")
+               for t, q, decoding in [("H-1", diagonal.query(0), Decoding()), ("H-2", diagonal.query(0), Decoding()),
+                                      ("H-2", diagonal.query(3), Decoding(temperature=0.7, seed=2)),
+                                      ("Rt-4", diagonal.query(4), Decoding(max_new_tokens=4, chat=False))]]
+    data, config = export(records, tmp_path / "lm_eval", tokenizers={"smollm2": smollm2.tokenizer})
     docs = [json.loads(line) for line in data.read_text().splitlines()]
-    assert docs == [{"prompt": r.prompt, "target": r.expected, "theorem": r.theorem, "task": r.task}
-                    for r in (records[0], records[2])]   # one document per distinct input
-    text = config.read_text()
-    for key in ("task:", "dataset_path: json", "dataset_kwargs:", "data_files:", "output_type: generate_until",
-                "doc_to_text:", "doc_to_target:", "generation_kwargs:", "until:", "max_gen_toks:",
-                "metric_list:", "exact_match"):
-        assert key in text
+    assert len(docs) == len(records)             # one document per record, with its provenance
+    for index, (doc, r) in enumerate(zip(docs, records)):
+        assert (doc["prompt"], doc["target"], doc["theorem"], doc["task"], doc["model"], doc["model_sha256"],
+                doc["decoding"], doc["source_record"]) == (r.prompt, r.expected, r.theorem, r.task, r.model,
+                                                           r.model_sha256, r.decoding, index)
+    assert docs[0]["text"].startswith("<|im_start|>") and docs[3]["text"] == records[3].prompt
+    tasks = [doc["lm_eval_task"] for doc in docs]
+    assert tasks == ["limits_counterexamples_smollm2_greedy_max12"] * 2 + \
+        ["limits_counterexamples_smollm2_t0p7_seed2_max12", "limits_counterexamples_smollm2_greedy_max4"]
     yaml = pytest.importorskip("yaml")
-    parsed = yaml.safe_load(text)
-    assert parsed["task"] == "limits_counterexamples" and parsed["doc_to_text"] == "{{prompt}}"
-    assert (tmp_path / parsed["dataset_kwargs"]["data_files"]["test"]).resolve() == data.resolve()
-    assert parsed["generation_kwargs"]["until"] == ["\n"]
+
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_constructor("!function", lambda loader, node: "!function " + loader.construct_scalar(node))
+    assert yaml.load(config.read_text(), Loader=Loader)["task"] == ["limits_counterexamples_smollm2"]
+    for name in dict.fromkeys(tasks):
+        parsed = yaml.load((config.parent / f"{name}.yaml").read_text(), Loader=Loader)
+        assert parsed["task"] == name and parsed["output_type"] == "generate_until"
+        assert parsed["process_results"] == "!function utils.process_results"
+        assert parsed["generation_kwargs"]["until"] == []              # no stop at a newline
+        assert parsed["dataset_kwargs"]["data_file"] == data.name     # found beside utils.py
+    assert (config.parent / "utils.py").exists()
     # the records round-trip too
     write_records(tmp_path / "r.jsonl", records)
     assert read_records(tmp_path / "r.jsonl") == records
