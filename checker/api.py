@@ -30,14 +30,17 @@ def statement_files(paths: list[str]) -> list[Path]:
     return files
 
 
-def load_text(text: str, file: str = "<string>") -> list[CoreTheorem]:
-    """Parse and elaborate one file's text; raises `SourceError` with every problem found."""
+def load_text(text: str, file: str = "<string>", uses: bool = True) -> list[CoreTheorem]:
+    """Parse and elaborate one file's text; raises `SourceError` with every problem found.
+    `uses=False` leaves the `uses` references to the caller (load_files checks them across files)."""
     try:
         module, diagnostics = parse_blocks(text, file)
+        theorems: list[CoreTheorem] = []
         try:
             theorems = elaborate(module, text)
         except SourceError as err:
             diagnostics += err.diagnostics
+        diagnostics += check_uses(theorems, partial=True) if uses else []
         if diagnostics:
             diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
             raise SourceError(diagnostics, {file: text})
@@ -56,13 +59,38 @@ def load_files(files: list[Path]) -> list[CoreTheorem]:
             errors.diagnostics.append(Diagnostic(Span(str(f), 1, 1), f"file is not UTF-8 text ({err.reason})"))
             continue
         try:
-            theorems += load_text(text, str(f))
+            theorems += load_text(text, str(f), uses=False)
         except SourceError as err:
             errors.diagnostics += err.diagnostics
             errors.sources.update(err.sources)
+    if not errors.diagnostics:
+        errors.diagnostics += check_uses(theorems)
+        errors.diagnostics.sort(key=lambda d: (d.span.file, d.span.line, d.span.column))
+        for d in errors.diagnostics:
+            errors.sources.setdefault(d.span.file, Path(d.span.file).read_text(encoding="utf-8"))
     if errors.diagnostics:
         raise errors
     return theorems
+
+
+def check_uses(theorems: list[CoreTheorem], partial: bool = False) -> list[Diagnostic]:
+    """Each `uses X` must name a statement: one of the theorems loaded together, or one of the
+    paper's ids (a statement of the paper exists whether or not its file is loaded). With
+    `partial` (one file on its own) an id of another file cannot be checked yet and is let pass
+    when it is well formed; `load_files` checks it against every file it loads."""
+    from checker.errors import did_you_mean
+    from checker.language.elaborate import KNOWN_IDS
+    defined = {t.id for t in theorems}
+    out = []
+    for t in theorems:
+        for name, span in t.uses:
+            if name == t.id:
+                out.append(Diagnostic(span, f"theorem {t.id} uses itself"))
+            elif name not in defined and name not in KNOWN_IDS and not partial:
+                out.append(Diagnostic(span, f"'{name}' in 'uses' is not a statement",
+                                      did_you_mean(name, (defined - {t.id}) | set(KNOWN_IDS))
+                                      or "name a theorem of the loaded files or one of the paper's ids"))
+    return out
 
 
 def _selected(theorems: list[CoreTheorem], only: str | None) -> list[CoreTheorem]:

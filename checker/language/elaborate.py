@@ -74,6 +74,7 @@ class CoreTheorem:
     source_text: str = ""
     trust: str | None = None
     notes: tuple[str, ...] = ()
+    uses: tuple[tuple[str, Span], ...] = ()   # statements this one builds on, checked by api.load_files
     # The statement as written, for the catalogue.
     param_texts: tuple[str, ...] = ()
     assumption_texts: tuple[tuple[str, str], ...] = ()
@@ -138,10 +139,11 @@ class Elaborator:
         self.counter = 0
         base = t.id.split(".")[0]
         if base.split("-")[0] in PAPER_PREFIXES and base not in KNOWN_IDS:
+            close = did_you_mean(base, KNOWN_IDS)
             self.error(t.span, f"'{base}' is not a statement of the paper",
-                       did_you_mean(base, KNOWN_IDS) or (
-                           f"the paper's ids are listed in {PAPER_IDS_FILE.name} (checker/language/); an id of "
-                           f"your own needs another prefix, such as MINE-1"))
+                       (close + " " if close else "")
+                       + f"the paper's ids are listed in {PAPER_IDS_FILE.name} (checker/language/); an id of "
+                         f"your own needs another prefix, such as MINE-1")
         scope = _Scope()
         # a domain may mention 'exists f' too
         self.witnesses: dict[str, S.Witness] = {}
@@ -190,7 +192,7 @@ class Elaborator:
         from checker.language.printer import expr_to_source, type_to_source
         return CoreTheorem(
             t.id, t.title, t.refs, params, assumptions, claim, checks, t.span,
-            trust=t.trust, notes=t.notes,
+            trust=t.trust, notes=t.notes, uses=t.uses,
             param_texts=tuple(f"{p.name} : {type_to_source(p.type)}" for p in t.params),
             assumption_texts=tuple((label, expr_to_source(a.expr))
                                    for (label, _, _), a in zip(assumptions, t.assumptions)),

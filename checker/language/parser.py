@@ -252,6 +252,11 @@ class _Builder(Transformer):
     def ref_item(self, meta, children):
         return ("ref", str(children[0])[1:-1])
 
+    def uses_item(self, children):
+        return ("uses", tuple((str(tok), Span(self.file, tok.line, tok.column, tok.end_line or tok.line,
+                                              tok.end_column or tok.column + len(str(tok))))
+                              for tok in children))
+
     def trust_item(self, children):
         return ("trust", str(children[0])[1:-1])
 
@@ -337,6 +342,7 @@ class _Builder(Transformer):
             items=items,
             trust=next((i[1] for i in items if isinstance(i, tuple) and i[0] == "trust"), None),
             notes=tuple(i[1] for i in items if isinstance(i, tuple) and i[0] == "note"),
+            uses=tuple(u for i in items if isinstance(i, tuple) and i[0] == "uses" for u in i[1]),
         )
 
     def start(self, children):

@@ -116,6 +116,8 @@ def _binding(b: S.Binding) -> str:
 
 
 def item_to_source(item) -> str:
+    if isinstance(item, tuple) and item[0] == "uses":
+        return "uses " + ", ".join(name for name, _ in item[1])
     if isinstance(item, tuple) and item[0] in ("ref", "trust", "note"):
         return f'{item[0]} "{item[1]}"'
     if isinstance(item, S.Param):

@@ -243,6 +243,8 @@ class Theorem:
     items: tuple = field(default=(), compare=False, repr=False)  # source order, for printing
     trust: str | None = None
     notes: tuple[str, ...] = ()
+    # statements this one builds on, with where each is named
+    uses: tuple[tuple[str, Span], ...] = ()
 
 
 @dataclass(frozen=True)

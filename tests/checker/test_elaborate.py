@@ -229,13 +229,20 @@ def test_unknown_function_did_you_mean(wrong, right):
 
 
 @pytest.mark.parametrize("tid, suggestion", [("H-10", "H-1"), ("C-5", None), ("Rt-9", None), ("M-3", None),
-                                             ("Z-1", None), ("R-4.variant", None)])
-def test_unknown_statement_id(tid, suggestion):
+                                             ("R-4.variant", None)])
+def test_an_id_with_a_paper_prefix_must_be_the_papers(tid, suggestion):
     d, _ = only_error("param x : real\nclaim x = x\ncheck symbolic expect proved", tid=tid)
-    assert d.message == f"unknown statement id '{tid.split('.')[0]}'"
+    assert d.message == f"'{tid.split('.')[0]}' is not a statement of the paper"
     assert (d.span.line, d.span.column) == (1, 1)
     if suggestion:
-        assert d.hint == f"did you mean '{suggestion}'?"
+        assert d.hint.startswith(f"did you mean '{suggestion}'?")
+    assert "paper_ids.txt" in d.hint
+
+
+@pytest.mark.parametrize("tid", ["Z-1", "MINE-1", "my-lemma", "KV-3.tight", "softmax_top.corrected"])
+def test_a_users_own_id_is_accepted(tid):
+    (thm,) = load_text(theorem("param x : real\nclaim x * x >= 0\ncheck symbolic expect proved", tid=tid))
+    assert thm.id == tid
 
 
 def test_all_errors_of_a_file_at_once():
