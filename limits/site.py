@@ -159,7 +159,8 @@ def graph_svg(statements: list[Statement]) -> str:
            'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#455a64"/></marker></defs>']
     for col, (_, title, section) in enumerate(PARTS):
         x = 20 + col * (width + gap_x)
-        out.append(f'<text x="{x}" y="20" class="part">{html.escape(title)}</text>'
+        short = title if len(title) <= 20 else title.split()[0]
+        out.append(f'<text x="{x}" y="20" class="part"><title>{html.escape(title)}</title>{html.escape(short)}</text>'
                    f'<text x="{x}" y="33" class="section">{section}</text>')
     for s in statements:
         for used in s.uses:
