@@ -192,7 +192,7 @@ class Elaborator:
         from checker.language.printer import expr_to_source, type_to_source
         return CoreTheorem(
             t.id, t.title, t.refs, params, assumptions, claim, checks, t.span,
-            trust=t.trust, notes=t.notes, uses=t.uses,
+            trust=t.trust, notes=t.notes, uses=tuple(zip(t.uses, t.use_spans)),
             param_texts=tuple(f"{p.name} : {type_to_source(p.type)}" for p in t.params),
             assumption_texts=tuple((label, expr_to_source(a.expr))
                                    for (label, _, _), a in zip(assumptions, t.assumptions)),

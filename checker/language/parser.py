@@ -342,7 +342,8 @@ class _Builder(Transformer):
             items=items,
             trust=next((i[1] for i in items if isinstance(i, tuple) and i[0] == "trust"), None),
             notes=tuple(i[1] for i in items if isinstance(i, tuple) and i[0] == "note"),
-            uses=tuple(u for i in items if isinstance(i, tuple) and i[0] == "uses" for u in i[1]),
+            uses=tuple(u[0] for i in items if isinstance(i, tuple) and i[0] == "uses" for u in i[1]),
+            use_spans=tuple(u[1] for i in items if isinstance(i, tuple) and i[0] == "uses" for u in i[1]),
         )
 
     def start(self, children):

@@ -243,8 +243,9 @@ class Theorem:
     items: tuple = field(default=(), compare=False, repr=False)  # source order, for printing
     trust: str | None = None
     notes: tuple[str, ...] = ()
-    # statements this one builds on, with where each is named
-    uses: tuple[tuple[str, Span], ...] = ()
+    # statements this one builds on, and where each is named (not part of equality)
+    uses: tuple[str, ...] = ()
+    use_spans: tuple[Span, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from checker.statements import load_statement
+
 torch = pytest.importorskip("torch")
 
 from empirical import models  # noqa: E402
@@ -110,8 +112,8 @@ def test_needle_probe_measures_and_resumes(smollm2, tmp_path: Path):
     run = ProbeRun(needle.NAME, "smollm2", config, smollm2.info(), "cpu", root=tmp_path)
     verdicts = needle.run(run, smollm2)
     sandwich = verdicts[0]
-    assert sandwich.theorem == "C-3" and sandwich.verdict == "consistent", sandwich.text
-    assert sandwich.numbers["inside"] == sandwich.numbers["total"] > 0
+    assert sandwich.theorem == "C-3.sandwich-measured" and sandwich.verdict == "consistent", sandwich.text
+    assert sandwich.numbers["inside"] == sandwich.numbers["met"] == sandwich.numbers["total"] > 0
     lines = (run.dir / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 2
     assert (run.dir / "accuracy_heatmap.png").exists() and (run.dir / "margin_vs_lnN.png").exists()
@@ -122,7 +124,10 @@ def test_needle_probe_measures_and_resumes(smollm2, tmp_path: Path):
     assert (run.dir / "samples.jsonl").read_text().splitlines() == lines
     record = json.loads(lines[0])
     head = record["heads"]["0"][0]
-    assert head["lower"] <= head["w"] * (1 + 1e-6) and head["w"] <= head["upper"] * (1 + 1e-6)
+    # the stored margins put the measured weight inside C-3's sandwich, read through proofs/
+    holds = load_statement("C-3.sandwich-measured").evaluate(
+        N=head["N"], Dmax=head["dmax"], Dmean=head["dmean"], Dlse=head["dlse"], wm=head["w"])
+    assert holds.holds, holds
 
 
 def test_head_metrics_on_a_constructed_row():
