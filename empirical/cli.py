@@ -40,9 +40,10 @@ def register(sub) -> None:
                     help="print, probe by model, the samples the preset asks for, those on disk, each verdict's "
                          "power analysis and the estimated time; runs no long work")
     cc.add_argument("--markdown", action="store_true", help="with --plan: markdown tables")
-    cc.add_argument("--time-samples", type=int, default=2, metavar="N",
+    cc.add_argument("--time-samples", type=int, default=3, metavar="N",
                     help="with --plan: where no sample of a probe carries its time yet, measure N of the preset's "
-                         "samples (kept, the run resumes past them); 0: time nothing (default 2)")
+                         "samples (kept, the run resumes past them; the first is a warm-up the estimate leaves "
+                         "out); 0: time nothing (default 3)")
     cc.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
     cc.add_argument("--probes", default=",".join(PROBES), metavar="NAMES",
                     help=f"comma-separated, from: {', '.join(PROBES)} (default: all)")
@@ -206,6 +207,11 @@ def finished(module, model_name: str, out: Path, full: bool | str = False) -> bo
         return False
 
 
+# What 2 torch threads gain over one on small-model inference (small matrices parallelize poorly):
+# CPU seconds / IDLE_SPEEDUP estimates the wall time on an idle 2-core machine.
+IDLE_SPEEDUP = 1.5
+
+
 def _targets(module, args) -> list[str]:
     if not getattr(module, "NEEDS_MODEL", True):
         return [module.LABEL]
@@ -231,40 +237,67 @@ def _cost(module, key: str, config) -> float:
     return float(module.cost(key, config)) if hasattr(module, "cost") else 1.0
 
 
-def sample_timing(module, name: str, out: Path, preset: str) -> dict | None:
-    """Seconds per unit of a probe's cost model (`cost(key, config)`, 1 a sample by default), from
-    the timed samples on disk: the preset's own folder first, else another preset's. None if no
-    sample carries its time."""
+def sample_timing(module, name: str, out: Path, preset: str, own_only: bool = False) -> dict | None:
+    """Seconds of one sample as fixed + per_unit x cost (the probe's `cost(key, config)`, 1 a sample
+    by default), least squares through the timed samples on disk (warm-up samples left out), for
+    wall-clock and CPU time: the preset's own folder first, else (unless `own_only`) another
+    preset's. None if no sample carries its time."""
     from .framework import _safe
     from .store import SampleStore
-    order = [preset] + [p for p in PRESETS if p != preset]
+    order = [preset] + ([] if own_only else [p for p in PRESETS if p != preset])
     for p in order:
         folder = preset_root(out, p) / module.NAME / _safe(name)
         config = _config_of(module, folder)
         if config is None or not (folder / "samples.jsonl").exists():
             continue
         timed = [r for r in SampleStore(folder / "samples.jsonl").values() if "seconds" in r]
+        warm = [r for r in timed if not r.get("warmup")]
+        timed = warm or timed                      # a warm-up sample only if nothing else is timed
         if not timed:
             continue
-        units = sum(_cost(module, r["key"], config) for r in timed)
-        wall = sum(float(r["seconds"]) for r in timed)
+        costs = [_cost(module, r["key"], config) for r in timed]
         cpu = [float(r["cpu_seconds"]) for r in timed if "cpu_seconds" in r]
-        return {"wall": wall / units, "cpu": sum(cpu) / units if len(cpu) == len(timed) else None,
+        return {"wall": _time_model(costs, [float(r["seconds"]) for r in timed]),
+                "cpu": _time_model(costs, cpu) if len(cpu) == len(timed) else None,
                 "samples": len(timed), "source": f"{len(timed)} timed sample{'s' * (len(timed) > 1)} ({p})"}
     return None
 
 
+def _time_model(costs: list[float], seconds: list[float]) -> tuple[float, float]:
+    """(fixed, per_unit) with seconds ~ fixed + per_unit x cost: least squares where the costs
+    differ and both come out non-negative, else all of it per unit."""
+    n = len(costs)
+    mc, ms = sum(costs) / n, sum(seconds) / n
+    sxx = sum((c - mc) ** 2 for c in costs)
+    if sxx > 0:
+        slope = sum((c - mc) * (s - ms) for c, s in zip(costs, seconds)) / sxx
+        fixed = ms - slope * mc
+        if slope >= 0 and fixed >= 0:
+            return fixed, slope
+    return 0.0, sum(seconds) / sum(costs)
+
+
+def _seconds(model: tuple[float, float], costs: list[float]) -> float:
+    fixed, per_unit = model
+    return fixed * len(costs) + per_unit * sum(costs)
+
+
 def _time_some(module, name: str, loaded, device: str, preset: str, out: Path, count: int) -> str | None:
-    """Measure `count` of the preset's pending samples, chosen across its cost range (the costliest
-    first), in the preset's own folder: they are kept and the run later resumes past them."""
+    """Measure `count` of the preset's pending samples in the preset's own folder (they are kept
+    and the run later resumes past them): a cheap one first, which pays for the warm-up and is
+    left out of the estimates, then the costliest and further ones across the cost range."""
     from .framework import TimedRun, TimingDone
     config = module.Config.preset(preset)
     info = loaded.info() if loaded is not None else module.model_info(device)
     run = TimedRun(module.NAME, name, config, info, device, root=preset_root(out, preset), only=[])
-    pending = sorted(run.pending(module.keys(config)), key=lambda k: -_cost(module, k, config))
+    pending = sorted(run.pending(module.keys(config)), key=lambda k: _cost(module, k, config))
     if not pending:
         return None
-    run.only = [pending[0], pending[-1]][:count] if count > 1 and len(pending) > 1 else pending[:count]
+    chosen = [pending[0]] + ([pending[-1]] if len(pending) > 1 else [])
+    rest = pending[1:-1]
+    step = max(1, len(rest) // max(1, count - 2))
+    chosen += rest[::step][:max(0, count - 2)]
+    run.only = chosen[:max(1, count)]
     try:
         module.run(run, loaded)
     except TimingDone:
@@ -278,13 +311,14 @@ def plan_main(args, preset: str, modules: dict, out: Path) -> int:
     from .framework import _safe
     from .power import fmt_n
     from .store import SampleStore
-    count = max(0, getattr(args, "time_samples", 2))
-    # 1. timing: probes whose samples carry no time get a short timed run (a model loaded once)
+    count = max(0, getattr(args, "time_samples", 3))
+    # 1. timing: probes none of whose samples in this preset carry a time get a short timed run (a
+    #    model loaded once); with --time-samples 0, another preset's timed samples stand in
     if count:
         by_model: dict[str, list] = {}
         for module in modules.values():
             for name in _targets(module, args):
-                if sample_timing(module, name, out, preset) is None:
+                if sample_timing(module, name, out, preset, own_only=True) is None:
                     by_model.setdefault(name, []).append(module)
         for name, todo in by_model.items():
             own = [m for m in todo if not getattr(m, "NEEDS_MODEL", True)]
@@ -316,19 +350,19 @@ def plan_main(args, preset: str, modules: dict, out: Path) -> int:
             else:
                 pending = list(keys)
             timing = sample_timing(module, name, out, preset)
-            units = sum(_cost(module, k, config) for k in pending)
-            all_units = sum(_cost(module, k, config) for k in keys)
+            left = [_cost(module, k, config) for k in pending]
+            every = [_cost(module, k, config) for k in keys]
             row = {"probe": module.NAME, "model": name, "samples": len(keys), "on_disk": on_disk,
                    "config_differs": held is not None and held != config,
                    "seconds_per_sample": None, "hours_left": None, "hours_idle": None, "hours_total": None,
-                   "timing": timing["source"] if timing else "no timed sample (run --plan --time-samples 2)"}
+                   "timing": timing["source"] if timing else "no timed sample (run --plan --time-samples 3)"}
             if timing:
-                row["seconds_per_sample"] = timing["wall"] * all_units / len(keys)
-                row["hours_total"] = timing["wall"] * all_units / 3600
-                row["hours_left"] = timing["wall"] * units / 3600
-                # CPU time over 2 cores at 80% parallel efficiency: the time on an idle 2-core machine
+                row["seconds_per_sample"] = _seconds(timing["wall"], every) / len(keys)
+                row["hours_total"] = _seconds(timing["wall"], every) / 3600
+                row["hours_left"] = _seconds(timing["wall"], left) / 3600
+                # the process's CPU time over the speed-up 2 threads give: the time on an idle machine
                 if timing["cpu"] is not None:
-                    row["hours_idle"] = timing["cpu"] * units / 3600 / 1.6
+                    row["hours_idle"] = _seconds(timing["cpu"], left) / 3600 / IDLE_SPEEDUP
                 else:                       # the probe timed its samples itself (wall clock only)
                     row["hours_idle"] = row["hours_left"]
             rows.append(row)
@@ -349,8 +383,8 @@ def _h(x: float | None) -> str:
 def plan_markdown(preset: str, rows: list[dict], analyses: list) -> str:
     from .power import fmt_n
     lines = [f"Preset `{preset}`, probe by model: samples asked for and on disk, seconds a sample (from the "
-             "samples' recorded times, measured on this machine), hours left as timed, and on an idle 2-core "
-             "machine (CPU time / 1.6).", "",
+             "samples' recorded times, measured on this machine, warm-up samples left out), hours left as timed, "
+             f"and on an idle 2-core machine (CPU time / {IDLE_SPEEDUP}).", "",
              "| probe | model | samples | on disk | s / sample | hours (as timed) | hours (idle 2 cores) | timing |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -28,9 +28,24 @@ def crosscheck_block(data: dict) -> str:
     total = len(verdicts)
     decided = sum(v["verdict"] in ("consistent", "violated") for v in verdicts)
     lines += ["", f"{total} verdicts: {decided} consistent or violated, {total - decided} inconclusive "
-                  f"({'full grids' if data.get('full') else 'CPU preset'}); every number and interval is in "
-                  "`results/CROSSCHECK.md`."]
+                  f"({_presets(data)}); every number and interval is in `results/CROSSCHECK.md`."]
     return "\n".join(lines) + "\n"
+
+
+PRESET_NAMES = {"cpu": "CPU preset", "standard": "standard preset", "full": "full grids"}
+
+
+def _presets(data: dict) -> str:
+    """Which presets the verdicts come from: "CPU preset", or "standard preset: 30, CPU preset: 2"."""
+    counts: dict[str, int] = {}
+    for v in data["verdicts"]:
+        preset = v.get("preset") or ("full" if data.get("full") else "cpu")
+        counts[preset] = counts.get(preset, 0) + 1
+    if len(counts) <= 1:
+        return PRESET_NAMES.get(next(iter(counts), "full" if data.get("full") else "cpu"), "CPU preset")
+    return ", ".join(f"{PRESET_NAMES.get(p, p)}: {n}" for p, n in
+                     sorted(counts.items(), key=lambda kv: list(PRESET_NAMES).index(kv[0])
+                            if kv[0] in PRESET_NAMES else 9))
 
 
 def _order(theorem: str):

@@ -51,3 +51,25 @@ def fisher_greater(a_success: int, a_n: int, b_success: int, b_n: int) -> float:
 
     upper = min(a_n, total_success)
     return min(1.0, sum(prob(k) for k in range(a_success, upper + 1)))
+
+
+def newcombe_difference(a_success: int, a_n: int, b_success: int, b_n: int,
+                        z: float = 1.96) -> tuple[float, float, float]:
+    """p_a - p_b with Newcombe's hybrid score interval (method 10 of Newcombe 1998), built from
+    the two Wilson intervals."""
+    if a_n == 0 or b_n == 0:
+        return (float("nan"), -1.0, 1.0)
+    pa, pb = a_success / a_n, b_success / b_n
+    la, ua = wilson(a_success, a_n, z)
+    lb, ub = wilson(b_success, b_n, z)
+    d = pa - pb
+    return (d, d - math.sqrt((pa - la) ** 2 + (ub - pb) ** 2), d + math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2))
+
+
+def sd(values: list[float]) -> float:
+    """Sample standard deviation (0 for fewer than two values)."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    m = sum(values) / n
+    return math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))

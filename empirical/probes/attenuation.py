@@ -27,13 +27,15 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from checker.statements import load_statement
 
+from .. import power
 from ..attention import forward_rows
-from ..framework import ProbeRun, Verdict
+from ..framework import ProbeRun, Verdict, preset_name
 from ..haystack import bos_ids
 
 NAME = "attenuation"
@@ -51,11 +53,15 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> Config:
-        if full:
+    def preset(cls, preset: bool | str = False) -> Config:
+        """"cpu" (or False), "standard" (sized by `plan`) or "full" (or True)."""
+        name = preset_name(preset)
+        if name == "full":
             return cls(deltas=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512,
                                768, 1024, 1536, 2048, 3072, 4096, 6144, 8000),
                        passes=8, pairs_per_delta=2)
+        if name == "standard":
+            return cls(passes=52)          # 208 token pairs per distance (C-2.roformer-bound); see plan()
         return cls()
 
 
@@ -75,6 +81,36 @@ ROFORMER = "C-2.roformer-bound"
 def _bindings(base: float, head_dim: int, deltas) -> dict:
     import numpy as np
     return {"base": float(base), "m": head_dim // 2, "Delta": np.asarray(deltas, dtype=float)}
+
+
+# Design values for the power analysis, from the committed CPU runs:
+SD_EXCESS = 1.5         # sd over token pairs of the top heads' excess logit at Delta = 2048 (Gemma 3: 1.49)
+SMALLEST_EXCESS = 0.3   # nats: the copy gets e^0.3 = 1.35 times the attention of the keys beside it
+
+
+def cost(key: str, config: Config) -> float:
+    length = max(config.deltas) + config.margin
+    return length / 1024 * (1 + length / 8192)
+
+
+def plan(config: Config, observed: dict | None = None) -> list[power.Requirement]:
+    """The power analysis of each verdict, and what `config` gives (see empirical/power.py)."""
+    pairs = config.passes * config.pairs_per_delta
+    return [
+        power.Requirement(
+            LITERAL, "share of log-spaced distances where (1/m) sum cos(omega_k Delta) exceeds 2/Delta",
+            "exact evaluation of the statement on the model's rotary frequencies", "none: no sampling",
+            "analytic grid", 1, 1, f"{config.analytic_points} distances, computed exactly",
+            note="exact: decided without samples"),
+        power.Requirement(
+            ROFORMER, "excess logit of a token's second copy on its first at the longest distance, top heads",
+            "one-sided test that the mean over token pairs exceeds 0 by 2 se (alpha 0.025)",
+            f"{SMALLEST_EXCESS} nats left at Delta = {max(config.deltas)} (the copy gets 1.35x the attention of "
+            f"its neighbours: far above the ~0.001 nats 2/Delta leaves of the short-distance match); sd "
+            f"{SD_EXCESS} nats over pairs (Gemma 3 CPU run)",
+            "token pairs per distance", power.n_mean(SMALLEST_EXCESS, SD_EXCESS, alpha=0.025), pairs,
+            "passes x pairs_per_delta"),
+    ]
 
 
 def rotary_average(delta: float, base: float, head_dim: int) -> float:
@@ -281,12 +317,17 @@ def analyse(model_name: str, info: dict, curves: list[dict], measured: dict, con
         {"base": base, "head_dim": d, "average_at_10": at10, "above_literal": len(above), "tested": len(tested),
          "roformer_holds": len(holds),
          "curve": [{k: (v if isinstance(v, bool) else _g(v)) for k, v in c.items()}
-                   for c in curves[:: max(1, len(curves) // 40)]]})]
+                   for c in curves[:: max(1, len(curves) // 40)]]},
+        n=len(tested), unit="distances (exact, no sampling)",
+        quantity="share of distances where the average exceeds 2/Delta",
+        interval=[len(above) / len(tested)] * 2)]
     top, every = measured["top"], measured["all"]
     numbers = {"measured": measured}
     if len(top) < 2:
         verdicts.append(Verdict(NAME, model_name, ROFORMER, "inconclusive",
-                                "too few distances measured in the model", numbers))
+                                "too few distances measured in the model", numbers,
+                                n=0, unit="token pairs per distance",
+                                needed=power.n_mean(SMALLEST_EXCESS, SD_EXCESS, alpha=0.025)))
         return verdicts
     first = next((r for r in top if r["delta"] >= SYMMETRIC_FROM), top[0])
     last = top[-1]
@@ -302,9 +343,14 @@ def analyse(model_name: str, info: dict, curves: list[dict], measured: dict, con
         f"{last['excess']:.2f} ± {last['excess_se']:.2f} at Delta = {last['delta']}; over all "
         f"{measured['heads']} heads {anchor['excess']:.2f} -> {every[-1]['excess']:.2f} "
         f"(raw copy score {every[0]['copy']:.2f} at Delta = {every[0]['delta']} -> {every[-1]['copy']:.2f})")
+    half = 1.96 * last["excess_se"]
+    sample: dict[str, Any] = {"n": last["pairs"], "unit": "token pairs per distance",
+              "quantity": f"excess logit at Delta = {last['delta']}, top heads",
+              "interval": [last["excess"] - half, last["excess"] + half]}
     if first["excess"] <= 0:
         verdicts.append(Verdict(NAME, model_name, ROFORMER, "inconclusive",
-                                described + f"; no positive match at Delta = {first['delta']} to decay", numbers))
+                                described + f"; no positive match at Delta = {first['delta']} to decay", numbers,
+                                **sample, needed=power.MAX_N))
         return verdicts
     ratio = last["excess"] / first["excess"]
     numbers["ratio"] = ratio
@@ -316,9 +362,18 @@ def analyse(model_name: str, info: dict, curves: list[dict], measured: dict, con
         why = "the match decays about as fast as 2/Delta or faster"
     else:
         why = "the match left at the longest distance is not significantly above zero (2 se)"
+    needed = None
+    if not slow:
+        if ratio > 10 * literal_ratio and last["excess"] > 0:
+            spread = last["excess_se"] * math.sqrt(last["pairs"])
+            needed = power.n_mean(last["excess"], spread, alpha=0.025)
+            why += f" (about {power.fmt_n(needed)} pairs per distance would decide the observed excess)"
+        else:
+            needed = power.MAX_N
     verdicts.append(Verdict(
         NAME, model_name, ROFORMER, "consistent" if slow else "inconclusive",
-        described + f"; ratio {ratio:.3g} against {literal_ratio:.3g} for 2/Delta: {why}", numbers))
+        described + f"; ratio {ratio:.3g} against {literal_ratio:.3g} for 2/Delta: {why}", numbers,
+        **sample, needed=needed))
     return verdicts
 
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..framework import ProbeRun, Verdict
+from .. import power
+from ..framework import ProbeRun, Verdict, preset_name
 from ..stats import linear_fit, wilson
 from ..tasks import Program, Reader, encode, random_program, simulate, split_prompt
 
@@ -45,14 +46,35 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> Config:
-        if full:
+    def preset(cls, preset: bool | str = False) -> Config:
+        """"cpu" (or False), "standard" (sized by `plan`) or "full" (or True)."""
+        name = preset_name(preset)
+        if name == "full":
             return cls(sizes=(2, 3, 4, 6, 8, 10, 12, 16, 20, 24), programs=60)
+        if name == "standard":
+            return cls(programs=40)        # 40 programs per size (>= 32, and even: half halting); see plan()
         return cls()
 
 
 def keys(config: Config) -> list[str]:
     return [f"size={s}|prog={i}" for s in config.sizes for i in range(config.programs)]
+
+
+SMALLEST_ERROR = 0.05   # the smallest error rate worth reporting: one program in twenty
+
+
+def cost(key: str, config: Config) -> float:
+    return 1.0
+
+
+def plan(config: Config, observed: dict | None = None) -> list[power.Requirement]:
+    """The power analysis of each verdict, and what `config` gives (see empirical/power.py)."""
+    return [power.Requirement(
+        "H-3", "error rate of the model's halting answers at each program size",
+        "at least one error at every size: Wilson 95% lower bound above 0",
+        f"an error rate of {SMALLEST_ERROR} at each size (one program in twenty: the smallest non-vanishing "
+        "failure set worth reporting), seen with 80% probability", "programs per size",
+        power.n_any_event(SMALLEST_ERROR), config.programs, "programs (alternately halting and looping)")]
 
 
 def program_for(config: Config, size: int, index: int) -> Program:
@@ -155,7 +177,14 @@ def analyse(model_name: str, samples: list[dict], config: Config) -> list[Verdic
                "no failure at some size, or the error at the largest size is not significantly above 0"))
     numbers = {"per_size": rows, "fit": fit, "yes_rate": yes_rate,
                "failures": [s["key"] for s in samples if not s["correct"]]}
-    return [Verdict(NAME, model_name, "H-3", verdict, text, numbers)]
+    needed = None
+    if verdict == "inconclusive":
+        pooled = sum(r["errors"] for r in rows) / sum(r["n"] for r in rows)
+        needed = power.n_any_event(pooled)     # at the observed (pooled) error rate, every size shows one
+        text += f" (about {power.fmt_n(needed)} programs per size would decide it at the pooled error rate)"
+    return [Verdict(NAME, model_name, "H-3", verdict, text, numbers, n=min(r["n"] for r in rows),
+                    unit="programs per size", quantity=f"error rate at {last['size']} lines",
+                    interval=[last["lo"], last["hi"]], needed=needed)]
 
 
 def plot(run: ProbeRun, samples: list[dict]) -> None:

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..framework import ProbeRun, Verdict
-from ..stats import bootstrap_mean, wilson
+from .. import power
+from ..framework import ProbeRun, Verdict, preset_name
+from ..stats import bootstrap_mean, sd, wilson
 from ..tasks import Reader, arithmetic_task, corruption, split_prompt
 
 NAME = "mediation"
@@ -44,14 +45,48 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> Config:
-        if full:
+    def preset(cls, preset: bool | str = False) -> Config:
+        """"cpu" (or False), "standard" (sized by `plan`) or "full" (or True)."""
+        name = preset_name(preset)
+        if name == "full":
             return cls(steps=(2, 3, 4, 5), tasks=60)
+        if name == "standard":
+            return cls(tasks=40)           # 80 tasks: either side of R-1 decided; see plan()
         return cls()
 
 
 def keys(config: Config) -> list[str]:
     return [f"steps={n}|task={i}" for n in config.steps for i in range(config.tasks)]
+
+
+# Design values for the power analysis:
+SD_MEDIATED = 0.5       # sd of the per-task IE when the trace mediates (0.44 .. 0.51 in the CPU runs)
+SD_DISPOSABLE = 0.3     # sd of the per-task IE when it does not (mostly 0, a few +-1)
+SMALLEST_IE = 0.2       # the smallest mediation worth reporting: one answer in five follows the trace
+
+
+def cost(key: str, config: Config) -> float:
+    n = int(key.split("|")[0].split("=")[1])
+    return n + 2                          # answers read: full, n early ones, corrupted
+
+
+def plan(config: Config, observed: dict | None = None) -> list[power.Requirement]:
+    """The power analysis of each verdict, and what `config` gives (see empirical/power.py)."""
+    tasks = len(keys(config))
+    mapping = "steps x tasks"
+    return [
+        power.Requirement(
+            "R-1", "indirect effect of corrupting one step on the answer (mean over tasks)",
+            "one-sided: 95% bootstrap interval above 0 (alpha 0.025) -> violated",
+            f"IE = {SMALLEST_IE} (one answer in five follows the corrupted trace: the smallest mediation worth "
+            f"reporting), sd {SD_MEDIATED} (CPU runs)", "tasks",
+            power.n_mean(SMALLEST_IE, SD_MEDIATED, alpha=0.025), tasks, mapping, label="mediated"),
+        power.Requirement(
+            "R-1", "indirect effect of corrupting one step on the answer (mean over tasks)",
+            f"equivalence: the 95% interval within +-{config.narrow / 2:g} of 0 (TOST) -> consistent",
+            f"IE = 0 (a disposable mediator, as R-1 allows), sd {SD_DISPOSABLE}", "tasks",
+            power.n_equivalence(config.narrow / 2, SD_DISPOSABLE), tasks, mapping, label="disposable"),
+    ]
 
 
 INSTRUCTION = " Think step by step."
@@ -135,13 +170,20 @@ def analyse(model_name: str, samples: list[dict], config: Config) -> list[Verdic
     else:
         verdict = "inconclusive"
         reading = "the interval is too wide (or below 0) to tell"
+    needed = None
+    if verdict == "inconclusive":
+        spread = sd(ies)
+        needed = (power.n_mean(mean, spread, alpha=0.025) if mean > config.narrow / 2
+                  else power.n_equivalence(config.narrow / 2, spread, true_diff=mean))
+        reading += f" (about {power.fmt_n(needed)} tasks would decide it at the observed effect)"
     f = lambda r: f"{r['rate']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}]"
     text = (f"indirect effect of corrupting one intermediate step = {mean:.2f} [{lo:.2f}, {hi:.2f}] "
             f"(95% bootstrap, {len(samples)} arithmetic tasks of {'/'.join(map(str, config.steps))} steps); "
             f"accuracy with the full trace {f(table['full'])}, with no trace {f(table['no_trace'])}, "
             f"with a truncated trace {f(table['truncated'])}, with a corrupted trace {f(table['corrupted'])}; "
             f"answer follows the corruption {f(table['follows'])}: {reading}")
-    return [Verdict(NAME, model_name, "R-1", verdict, text, numbers)]
+    return [Verdict(NAME, model_name, "R-1", verdict, text, numbers, n=len(samples), unit="tasks",
+                    quantity="indirect effect of the trace on the answer", interval=[lo, hi], needed=needed)]
 
 
 def plot(run: ProbeRun, samples: list[dict]) -> None:

@@ -33,12 +33,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from checker.statements import load_statement
 
-from ..framework import ProbeRun, Verdict
+from .. import power
+from ..framework import ProbeRun, Verdict, preset_name
 from ..stats import bootstrap_mean, linear_fit
 
 NAME = "multimodal"
@@ -72,13 +74,19 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> Config:
-        if full:
+    def preset(cls, preset: bool | str = False) -> Config:
+        """"cpu" (or False), "standard" (the larger grid with the seeds `plan` asks for) or "full" (or True)."""
+        name = preset_name(preset)
+        if name in ("full", "standard"):
+            # the larger grid; standard runs it with 5 seeds, enough to tell the exponents over data
+            # apart by 0.1 or show them equal within 0.05; full with 10, what showing the exponents over
+            # parameters equal asks for: a GPU run (--device cuda). See plan().
             return cls(sizes=((8, 1, 2), (16, 2, 2), (24, 2, 4), (32, 3, 4), (48, 3, 4), (64, 4, 4), (96, 4, 4)),
                        steps=3000, data_sizes=(1000, 2000, 4000, 8000, 16000, 32000, 64000),
                        data_model=(48, 3, 4), mix_model=(48, 3, 4),
                        text_fractions=(0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9),
-                       extra_fractions=(0.1, 0.2, 0.4, 0.6, 0.8, 0.9), eval_samples=4096, seeds=(0, 1, 2))
+                       extra_fractions=(0.1, 0.2, 0.4, 0.6, 0.8, 0.9), eval_samples=4096,
+                       seeds=tuple(range(10)) if name == "full" else (0, 1, 2, 3, 4))
         return cls()
 
 
@@ -89,6 +97,87 @@ def keys(config: Config) -> list[str]:
         out += [f"data|D={n}|seed={s}" for n in config.data_sizes]
         out += [f"mix|text={f:g}|seed={s}" for f in config.text_fractions]
         out += [f"extra|text={f:g}|seed={s}" for f in config.extra_fractions]
+    return out
+
+
+# ---------------------------------------------------------------- power analysis
+
+EQUAL_MARGIN = 0.05      # two exponents within this are "equal": one power law for the range measured
+# residual sd of ln L about its power law (per training), from the CPU runs' fits: (vision, text)
+SD_RESID = {"params": (0.17, 0.065), "data": (0.13, 0.048)}
+SD_INVERSE = 0.09        # residual sd of ln L_v about its line in ln(text data), CPU runs
+SMALLEST_INVERSE = 0.1   # slope of ln L_v on ln text data: L_v up 7% a doubling of the text data
+SE_MDI = 0.03            # se of a layer's MDI at 2048 held-out questions (CPU runs)
+SD_GRAD_RATIO = 0.63     # sd of the text/visual gradient-norm ratio over held-out batches (CPU runs)
+GRAD_BATCHES = 8         # held-out batches per trained model (empirical/multimodal/train.py)
+CPU_SEEDS = 5            # the most seeds of the larger grid a few CPU hours allow (the standard preset)
+
+
+def _approx_params(d: int, layers: int) -> float:
+    return 12 * d * d * layers + 1200 * d       # within 15% of the counted parameters on the CPU grid
+
+
+def _sd(xs: list[float]) -> float:
+    m = sum(xs) / len(xs)
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs))
+
+
+def cost(key: str, config: Config) -> float:
+    spec = train_spec(key, config)
+    d, layers = spec.model.d, spec.model.layers
+    return spec.steps / 1000 * (1 + 0.015 * d * layers * (1 + d / 128))
+
+
+def plan(config: Config, observed: dict | None = None) -> list[power.Requirement]:
+    """The power analysis of each verdict, and what `config` gives (see empirical/power.py)."""
+    seeds = len(config.seeds)
+    z_equal = power.z(0.95) + power.z(0.9)     # TOST at 0.05 with 80% power when the exponents are equal
+    z_apart = power.z(0.975) + power.z(0.8)    # 2 se apart with 80% power
+    out = []
+    for axis, xs in (("params", [_approx_params(d, layers) for d, layers, _ in config.sizes]),
+                     ("data", list(config.data_sizes))):
+        sd_x = _sd([math.log(x) for x in xs])
+        resid = math.hypot(*SD_RESID[axis])
+        apart = math.ceil((z_apart * resid / (2 * EQUAL_MARGIN * sd_x)) ** 2)
+        equal = math.ceil((z_equal * resid / (EQUAL_MARGIN * sd_x)) ** 2)
+        per_seed = len(xs)
+        planned = per_seed * seeds
+        symbol = "N" if axis == "params" else "D"
+        for label, needed, test, effect in (
+                ("apart", apart, "alpha_vision - alpha_text beyond 2 se (alpha 0.025)",
+                 f"exponents {2 * EQUAL_MARGIN} apart (the smallest fracture worth reporting)"),
+                ("equal", equal, f"TOST: |alpha_vision - alpha_text| + 1.645 se < {EQUAL_MARGIN} (alpha 0.05)",
+                 f"equal exponents, shown within +-{EQUAL_MARGIN}")):
+            gpu = needed > per_seed * CPU_SEEDS
+            out.append(power.Requirement(
+                "M-1", f"exponents of L_v and L_t in {symbol} (least-squares fits over sizes x seeds)", test,
+                effect + f"; residual sd {SD_RESID[axis][0]} (vision), {SD_RESID[axis][1]} (text) per training",
+                "trainings (sizes x seeds)", needed, planned, f"{per_seed} sizes x {seeds} seeds",
+                label=f"{axis}, {label}", gpu=gpu,
+                note=(f"needs {math.ceil(needed / per_seed)} seeds, more than a few CPU hours: on a GPU, "
+                      f"--preset full --device cuda runs {len(Config.preset('full').seeds)}" if gpu else "")))
+    for family, fractions in (("mix", config.text_fractions), ("extra", config.extra_fractions)):
+        xs = [math.log(f) for f in fractions]
+        needed = power.n_slope(SMALLEST_INVERSE, SD_INVERSE, _sd(xs), alpha=0.025)
+        out.append(power.Requirement(
+            INVERSE, f"slope of ln L_v on ln(text samples), {family} family",
+            "one-sided t-test slope > 0 at 2 se (alpha 0.025)",
+            f"slope {SMALLEST_INVERSE} (L_v up 7% a doubling of the text data), residual sd {SD_INVERSE}",
+            "trainings (fractions x seeds)", needed, len(fractions) * seeds,
+            f"{len(fractions)} fractions x {seeds} seeds",
+            label=family, note="no inverse scaling stays inconclusive at any n (M-1.inverse allows, not forces)"))
+    out.append(power.Requirement(
+        "M-2", "MDI at image-dependent answers, every layer of the largest model",
+        "95% bootstrap interval above 1 in every layer",
+        f"MDI = 1.2 (a fifth more attention per text token than per image token); se {SE_MDI} at 2048 questions",
+        "held-out questions", power.se_scale(SE_MDI, 2048, 0.2 / z_apart), config.eval_samples,
+        "eval_samples", label="MDI"))
+    out.append(power.Requirement(
+        "M-2", "text/visual gradient-norm ratio on held-out batches, largest model (all seeds pooled)",
+        "95% bootstrap interval above 1",
+        f"ratio 1.5 (the text pathway's gradient half again the visual one's); sd {SD_GRAD_RATIO} over batches",
+        "held-out batches", power.n_mean(0.5, SD_GRAD_RATIO, alpha=0.025), GRAD_BATCHES * seeds,
+        f"{GRAD_BATCHES} batches x {seeds} seeds", label="gradients"))
     return out
 
 
@@ -228,7 +317,7 @@ def mdi_table(sample: dict) -> dict:
 def grad_table(sample: dict, seed: int) -> dict:
     ratios = [g["text"] / g["visual"] for g in sample["held_out_grads"] if g["visual"] > 0]
     mean, lo, hi = bootstrap_mean(ratios, seed=seed)
-    return {"held_out": {"ratio": mean, "lo": lo, "hi": hi, "batches": len(ratios),
+    return {"held_out": {"ratio": mean, "lo": lo, "hi": hi, "batches": len(ratios), "ratios": ratios,
                          "visual": sum(g["visual"] for g in sample["held_out_grads"]) / len(sample["held_out_grads"]),
                          "text": sum(g["text"] for g in sample["held_out_grads"]) / len(sample["held_out_grads"])},
             "during": [{"step": c["step"], "ratio": c["grad_ratio"], "visual": c["grad_visual"],
@@ -251,6 +340,7 @@ def analyse_samples(config: Config, samples: dict) -> dict:
                   "vision_by_prior": s["vision_by_prior"], "final_vision": s["final"]["vision"]}
                  for s in sized]
     return {"baseline": baseline, "params": params, "data": data, "mix": mix, "extra": extra,
+            "eval_samples": config.eval_samples, "seed": config.seed,
             "training_seconds": round(sum(s["seconds"] for s in samples.values()), 1),
             "scaling_params": scaling(params), "scaling_data": scaling(data),
             "inverse_mix": inverse(mix), "inverse_extra": inverse(extra), "dominance": dominance}
@@ -274,7 +364,7 @@ def inverse(pts: list[dict]) -> dict | None:
     text = linear_fit([math.log(p["x"]) for p in pts], [math.log(p["text"]) for p in pts])
     means = _means_by_x(pts)                  # the ends shown are seed means
     return {"slope": fit["c1"], "se": fit["c1_se"], "text_slope": text["c1"], "text_se": text["c1_se"],
-            "first": means[0], "last": means[-1]}
+            "first": means[0], "last": means[-1], "n": fit["n"]}
 
 
 # ---------------------------------------------------------------- verdicts
@@ -284,14 +374,18 @@ def _fmt_fit(f: dict) -> str:
 
 
 def scaling_verdict(model: str, sc: dict | None, axis: str, baseline: dict) -> Verdict:
+    unit = "trainings (sizes x seeds)"
     if sc is None:
-        return Verdict(NAME, model, "M-1", "inconclusive", f"{axis}: fewer than three points to fit", {})
+        return Verdict(NAME, model, "M-1", "inconclusive", f"{axis}: fewer than three points to fit", {},
+                       n=0, unit=unit, needed=power.MAX_N)
     fv, ft, fc = sc["fits"]["vision"], sc["fits"]["text"], sc["fits"]["combined"]
     lo, hi = sorted((fv["alpha"], ft["alpha"]))
     se = {m: sc["fits"][m]["se"] or 0.0 for m in sc["fits"]}
     share = sc["slow_share"]
     numbers = {**sc, "baseline_text_only": baseline}
     symbol = "N" if axis == "parameters" else "D"
+    diff, se_diff = fv["alpha"] - ft["alpha"], math.hypot(se["vision"], se["text"])
+    z95 = power.z(0.95)
     text = (f"{axis} ({symbol} = {sc['x'][0]:,.0f} .. {sc['x'][-1]:,.0f}, {len(sc['x'])} values): "
             f"L ~ {symbol}^-alpha with "
             f"alpha_vision = {_fmt_fit(fv)} (R^2 {fv['r2']:.2f}), alpha_text = {_fmt_fit(ft)} "
@@ -299,34 +393,58 @@ def scaling_verdict(model: str, sc: dict | None, axis: str, baseline: dict) -> V
             f"{sc['mean']['vision'][0]:.2f} -> {sc['mean']['vision'][-1]:.2f} (image-blind baseline "
             f"{baseline['vision']:.2f}), L_t {sc['mean']['text'][0]:.2f} -> {sc['mean']['text'][-1]:.2f}; "
             f"the slower modality ({sc['slow']})'s share of L {share[0]:.2f} -> {share[-1]:.2f}; segment "
-            f"exponents of L between the two in {sc['segments_inside']}/{len(sc['segments'])}")
+            f"exponents of L between the two in {sc['segments_inside']}/{len(sc['segments'])}; "
+            f"alpha_vision - alpha_text = {diff:+.3f} [{diff - 1.96 * se_diff:+.3f}, {diff + 1.96 * se_diff:+.3f}]")
     inside = lo - 2 * se["combined"] <= fc["alpha"] <= hi + 2 * se["combined"]
-    distinct = abs(fv["alpha"] - ft["alpha"]) > 2 * math.hypot(se["vision"], se["text"])
+    distinct = abs(diff) > 2 * se_diff
+    # TOST: the 90% interval of the difference inside +-EQUAL_MARGIN shows the exponents equal
+    equal = abs(diff) + z95 * se_diff < EQUAL_MARGIN
     determined = all(f["se"] is not None and f["alpha"] > 0 and f["se"] < 0.5 * f["alpha"] for f in (fv, ft, fc))
+    points = fv["n"]
+    needed = None
     if not determined:
         why = ("an exponent's standard error is more than half its value, or a loss does not fall: "
                "the power laws are not determined")
         verdict = "inconclusive"
+        needed = max((power.n_for_se_test(f["alpha"], 0.0, f["se"], points) if f["alpha"] > 0 and f["se"]
+                      else power.MAX_N) for f in (fv, ft, fc))
     elif not inside:
         verdict, why = "violated", "alpha_eff lies outside [min, max] by more than 2 se"
+    elif not distinct and equal:
+        verdict = "consistent"
+        why = (f"alpha_eff lies between them, and the two exponents are equal within +-{EQUAL_MARGIN} (TOST, 95%): "
+               "one power law over this range, no fracture, which M-1 allows")
     elif not distinct:
         verdict = "inconclusive"
-        why = "alpha_eff lies between them, but the two exponents are not distinguishable (2 se): no fracture to test"
+        apart = power.n_for_se_test(diff, 0.0, se_diff, points)
+        gap = EQUAL_MARGIN - abs(diff)
+        same = power.se_scale(se_diff, points, gap / (z95 + power.z(0.8))) if gap > 0 else power.MAX_N
+        needed = min(apart, same)
+        why = ("alpha_eff lies between them, but the two exponents are neither told apart (2 se) nor shown equal "
+               f"within +-{EQUAL_MARGIN}: about {power.fmt_n(needed)} trainings would decide it at the observed "
+               "difference")
     elif share[-1] <= share[0]:
         verdict = "inconclusive"
+        needed = power.MAX_N
         why = "alpha_eff lies between them, but the slower modality's share of the loss does not grow"
     else:
         verdict = "consistent"
         why = (f"alpha_eff lies between the two exponents, and the slower modality's share grows, so the local "
                f"exponent moves toward the smaller one ({lo:.3f}), as M-1 says")
-    return Verdict(NAME, model, "M-1", verdict, f"{text}: {why}", numbers)
+    return Verdict(NAME, model, "M-1", verdict, f"{text}: {why}", numbers, n=points, unit=unit,
+                   quantity=f"alpha_vision - alpha_text over {'parameters' if symbol == 'N' else 'data'}",
+                   interval=[diff - 1.96 * se_diff, diff + 1.96 * se_diff], needed=needed)
 
 
 def inverse_verdict(model: str, inv: dict | None, label: str) -> Verdict:
+    unit = "trainings (fractions x seeds)"
     if inv is None:
-        return Verdict(NAME, model, INVERSE, "inconclusive", f"{label}: fewer than three points", {})
+        return Verdict(NAME, model, INVERSE, "inconclusive", f"{label}: fewer than three points", {},
+                       n=0, unit=unit, needed=power.MAX_N)
     se = inv["se"] or 0.0
     a, b = inv["first"], inv["last"]
+    sample: dict[str, Any] = {"n": inv.get("n"), "unit": unit, "quantity": "slope of ln L_v on ln text data",
+              "interval": [inv["slope"] - 1.96 * se, inv["slope"] + 1.96 * se]}
     text = (f"interaction ({label}): text-only samples {a['x']:,.0f} -> {b['x']:,.0f} move the image-dependent "
             f"loss L_v {a['vision']:.2f} -> {b['vision']:.2f} (slope of ln L_v on ln text data "
             f"{inv['slope']:+.3f} ± {se:.3f}) while L_t goes {a['text']:.2f} -> {b['text']:.2f}")
@@ -336,17 +454,25 @@ def inverse_verdict(model: str, inv: dict | None, label: str) -> Verdict:
                else " (the image data is the same at every point: the text data itself hurts)")
         return Verdict(NAME, model, INVERSE, "consistent",
                        f"{text}: inverse scaling of the image-dependent loss as text data grows{how}, the case "
-                       f"M-1.inverse allows once an interaction term is present", inv)
+                       f"M-1.inverse allows once an interaction term is present", inv, **sample)
     if inv["slope"] + 2 * se < 0:
         why = "text data helps the image-dependent loss here (positive transfer): no inverse scaling"
+        needed = power.MAX_N
+    elif inv["slope"] > 0 and inv.get("n"):
+        needed = power.n_for_se_test(inv["slope"], 0.0, se, inv["n"])
+        why = (f"no significant change (2 se): no inverse scaling seen (about {power.fmt_n(needed)} trainings would "
+               "decide the observed slope)")
     else:
-        why = "no significant change (2 se): no inverse scaling seen"
-    return Verdict(NAME, model, INVERSE, "inconclusive", f"{text}: {why}", inv)
+        needed = power.MAX_N
+        why = "no significant change (2 se): no inverse scaling seen, and more trainings would not show one"
+    return Verdict(NAME, model, INVERSE, "inconclusive", f"{text}: {why}", inv, **sample, needed=needed)
 
 
-def mdi_verdict(model: str, dominance: list[dict]) -> Verdict:
+def mdi_verdict(model: str, dominance: list[dict], questions: int | None = None) -> Verdict:
+    unit = "held-out questions"
     if not dominance:
-        return Verdict(NAME, model, "M-2", "inconclusive", "no trained model to measure", {})
+        return Verdict(NAME, model, "M-2", "inconclusive", "no trained model to measure", {}, n=0, unit=unit,
+                       needed=power.MAX_N)
     top = dominance[-1]
     rows = top["mdi"]["vision"]
     per_layer = ", ".join(f"{r['mdi']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}]" for r in rows)
@@ -359,38 +485,62 @@ def mdi_verdict(model: str, dominance: list[dict]) -> Verdict:
             + "/".join(f"{r['text_share']:.2f}" for r in rows)
             + f"); at text-predictable answers {text_rows}; smaller models {others}")
     numbers = {"models": dominance}
+    # the layer nearest to deciding against the verdict: one whose interval holds 1, else the nearest edge
+    weakest = min(rows, key=lambda r: -1.0 if r["lo"] <= 1 <= r["hi"] else min(abs(r["lo"] - 1), abs(r["hi"] - 1)))
+    sample: dict[str, Any] = {"n": questions, "unit": unit, "quantity": "MDI of the layer nearest to 1",
+              "interval": [weakest["lo"], weakest["hi"]]}
     if all(r["lo"] > 1 for r in rows):
         return Verdict(NAME, model, "M-2", "consistent",
                        f"{text}: text gets more attention per token than the image in every layer, even where the "
-                       "answer needs the image: language dominance", numbers)
+                       "answer needs the image: language dominance", numbers, **sample)
     if all(r["hi"] < 1 for r in rows):
         return Verdict(NAME, model, "M-2", "violated",
                        f"{text}: the image gets more attention per token in every layer: no language dominance",
-                       numbers)
+                       numbers, **sample)
+    needed = power.MAX_N
+    sides = {r["mdi"] > 1 for r in rows}
+    if len(sides) == 1 and questions:           # every layer on one side: a narrower interval would decide
+        needed = max(power.n_for_se_test(r["mdi"], 1.0, (r["hi"] - r["lo"]) / 3.92, questions, k=1.96)
+                     for r in rows)
     return Verdict(NAME, model, "M-2", "inconclusive",
-                   f"{text}: the layers disagree or their intervals include 1", numbers)
+                   f"{text}: the layers disagree or their intervals include 1", numbers, **sample, needed=needed)
 
 
-def grad_verdict(model: str, dominance: list[dict]) -> Verdict:
+def grad_verdict(model: str, dominance: list[dict], seed: int = 0) -> Verdict:
+    unit = "held-out batches"
     if not dominance:
-        return Verdict(NAME, model, "M-2", "inconclusive", "no trained model to measure", {})
+        return Verdict(NAME, model, "M-2", "inconclusive", "no trained model to measure", {}, n=0, unit=unit,
+                       needed=power.MAX_N)
     top = dominance[-1]
-    g = top["grad"]["held_out"]
+    # every seed of the largest size: their held-out batches pooled
+    same = [d for d in dominance if d["params"] == top["params"]]
+    ratios = [r for d in same for r in d["grad"]["held_out"].get("ratios", [])]
+    if ratios:
+        mean, lo, hi = bootstrap_mean(ratios, seed=seed)
+        g: dict[str, Any] = {"ratio": mean, "lo": lo, "hi": hi, "batches": len(ratios)}
+    else:                                       # a summary written before the ratios were kept
+        g = top["grad"]["held_out"]
     during = top["grad"]["during"]
     sizes = "; ".join(f"{d['params']:,}: {d['grad']['held_out']['ratio']:.2f}" for d in dominance)
-    text = (f"||grad text pathway|| / ||grad visual pathway||, largest model after training: {g['ratio']:.2f} "
+    text = (f"||grad text pathway|| / ||grad visual pathway||, largest model after training ({len(same)} "
+            f"seed{'s' if len(same) > 1 else ''}): {g['ratio']:.2f} "
             f"[{g['lo']:.2f}, {g['hi']:.2f}] over {g['batches']} held-out batches; averaged over training steps "
             + " -> ".join(f"{c['ratio']:.2f}" for c in during)
             + f" (checkpoints at {', '.join(str(c['step']) for c in during)}); by size {sizes}")
+    sample: dict[str, Any] = {"n": int(g["batches"]), "unit": unit, "quantity": "text/visual gradient-norm ratio",
+              "interval": [g["lo"], g["hi"]]}
     if g["lo"] > 1:
         strength = "much" if g["lo"] > 10 else "but not by orders of magnitude"
         return Verdict(NAME, model, "M-2", "consistent",
                        f"{text}: the text pathway gets the larger gradient ({strength}), the direction of "
-                       "E||grad_v L|| << E||grad_t L||", {"models": dominance})
+                       "E||grad_v L|| << E||grad_t L||", {"models": dominance}, **sample)
     if g["hi"] < 1:
         return Verdict(NAME, model, "M-2", "violated",
-                       f"{text}: the visual pathway gets the larger gradient", {"models": dominance})
-    return Verdict(NAME, model, "M-2", "inconclusive", f"{text}: the interval includes 1", {"models": dominance})
+                       f"{text}: the visual pathway gets the larger gradient", {"models": dominance}, **sample)
+    needed = power.n_for_se_test(g["ratio"], 1.0, (g["hi"] - g["lo"]) / 3.92, int(g["batches"]), k=1.96)
+    return Verdict(NAME, model, "M-2", "inconclusive",
+                   f"{text}: the interval includes 1 (about {power.fmt_n(needed)} batches would decide it)",
+                   {"models": dominance}, **sample, needed=needed)
 
 
 def verdicts_from(model: str, analysis: dict) -> list[Verdict]:
@@ -400,8 +550,8 @@ def verdicts_from(model: str, analysis: dict) -> list[Verdict]:
             scaling_verdict(model, analysis["scaling_data"], "data", analysis["baseline"]),
             inverse_verdict(model, analysis["inverse_mix"], "fixed compute"),
             inverse_verdict(model, analysis["inverse_extra"], "fixed image data"),
-            mdi_verdict(model, analysis["dominance"]),
-            grad_verdict(model, analysis["dominance"])]
+            mdi_verdict(model, analysis["dominance"], analysis.get("eval_samples")),
+            grad_verdict(model, analysis["dominance"], analysis.get("seed", 0))]
 
 
 # ---------------------------------------------------------------- plots

@@ -21,14 +21,15 @@ import torch
 
 from checker.statements import load_statement
 
+from .. import power
 from ..attention import forward_rows, greedy_continue
-from ..framework import ProbeRun, Verdict
+from ..framework import ProbeRun, Verdict, preset_name
 from ..haystack import passkey_prompt
 from ..models import check_context
 from ..prefix import PrefixRunner
 from ..prefix import order as prefix_order
 from ..prefix import supported as prefix_supported
-from ..stats import fisher_greater, linear_fit, wilson
+from ..stats import fisher_greater, linear_fit, newcombe_difference, wilson
 from ..store import write_json
 
 NAME = "needle"
@@ -46,16 +47,66 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> Config:
-        if full:
+    def preset(cls, preset: bool | str = False) -> Config:
+        """"cpu" (or False), "standard" (sized by `plan`) or "full" (or True)."""
+        name = preset_name(preset)
+        if name == "full":
             return cls(lengths=(256, 512, 1024, 2048, 4096, 8192),
                        depths=(0.1, 0.3, 0.5, 0.7, 0.9), repeats=3)
+        if name == "standard":
+            # 8 pass keys per (length, depth): 24 prompts per length (C-4, per length), 48 per half
+            # of the grid (C-4 pooled), 96 points per head fit (C-3); see plan()
+            return cls(repeats=8)
         return cls()
 
 
 def keys(config: Config) -> list[str]:
     return [f"N={n}|depth={d}|rep={r}" for n in config.lengths for d in config.depths
             for r in range(config.repeats)]
+
+
+# Design values for the power analysis, from the committed CPU runs (results/needle/*/fits.json):
+SD_RESID = 1.4          # residual sd of Dlse about its line in ln N, top SmolLM2 heads (nats)
+HEADS_SEEN = 42         # fewest (layer, head) cells per prompt that see the needle (Gemma 3 at 8192)
+
+
+def cost(key: str, config: Config) -> float:
+    """Relative work of one sample (for time estimates): a forward pass over N tokens, whose
+    attention part grows like N^2."""
+    n = int(key.split("|")[0].split("=")[1])
+    return n / 1024 * (1 + n / 8192)
+
+
+def plan(config: Config, observed: dict | None = None) -> list[power.Requirement]:
+    """The power analysis of each verdict, and what `config` gives (see empirical/power.py)."""
+    prompts = len(keys(config))
+    half = max(1, len(config.lengths) // 2)
+    per_half = min(half, len(config.lengths) - half or half) * len(config.depths) * config.repeats
+    lns = [math.log(n) for n in config.lengths]
+    mean = sum(lns) / len(lns)
+    sd_x = math.sqrt(sum((x - mean) ** 2 for x in lns) / len(lns))
+    return [
+        power.Requirement(
+            SANDWICH, "share of (head, prompt) cells whose weight leaves the sandwich",
+            "exhaustive check of every cell; no failure bounds the failure rate (exact binomial, 95%)",
+            "a failure rate of 1% (an identity of the measurement: any failure is a bug or a refutation)",
+            "(head, prompt) cells", power.n_zero_failures(0.01), prompts * HEADS_SEEN,
+            f"{prompts} prompts x at least {HEADS_SEEN} heads that see the needle"),
+        power.Requirement(
+            "C-3", "slope c1 of Dlse = c0 + c1 ln N, per retrieval head",
+            "one-sided t-test c1 < 1 at 2 se (alpha 0.025), in most of the top heads",
+            "c1 = 0.5 (w falling like N^-0.5, half the weight lost per 4x length: the smallest crowding "
+            "worth reporting), residual sd 1.4 nats (SmolLM2 CPU fits)",
+            "prompts per head fit", power.n_slope(0.5, SD_RESID, sd_x, alpha=0.025), prompts,
+            "lengths x depths x repeats (every prompt is one point of every head's fit)"),
+        power.Requirement(
+            "C-4", "passkey accuracy, shorter half of the lengths minus the longer half",
+            "one-sided Fisher exact test at 0.05 (continuity-corrected normal sizing)",
+            "accuracy 0.8 -> 0.4, half the pass keys lost beyond the shorter lengths (the smallest fall "
+            "a reader would call a shorter effective context; RULER's 85.6 threshold is finer than any "
+            "CPU sample)", "prompts per half", power.n_two_proportions(0.8, 0.4, continuity=True), per_half,
+            "lengths in the half x depths x repeats"),
+    ]
 
 
 def prompt_for(tokenizer, key: str, config: Config):
@@ -167,25 +218,42 @@ def analyse(model_name: str, samples: list[dict], config: Config) -> list[Verdic
     sw = sandwich(samples)
     total, met, inside = sw["total"], sw["met"], sw["inside"]
     verdict = "consistent" if total and inside == met == total else ("violated" if inside < met else "inconclusive")
+    out_lo, out_hi = wilson(met - inside, met)
     verdicts.append(Verdict(
         NAME, model_name, SANDWICH, verdict,
         f"{SANDWICH} at every (head, sample) pair: its hypotheses hold for {met}/{total} (margins ordered "
         f"{sw['jensen']}/{total}, weight equal to the softmax of the logits within the statement's tolerance "
-        f"{sw['read']}/{total}); the measured weight lies in the widened sandwich for {inside}/{met} of those",
-        sw))
+        f"{sw['read']}/{total}); the measured weight lies in the widened sandwich for {inside}/{met} of those"
+        f" (share outside {(met - inside) / met if met else 0:.3f}, 95% Wilson [{out_lo:.4f}, {out_hi:.4f}])",
+        sw, n=met, unit="(head, prompt) cells", quantity="share of cells outside the sandwich",
+        interval=[out_lo, out_hi],
+        # hypotheses unmet in some cells: a property of those cells, not of the sample size
+        needed=power.MAX_N if verdict == "inconclusive" else None))
     fits = crowding_fits(samples, config)
     if fits:
         below = [f for f in fits if f["c1"] + 2 * (f["c1_se"] or 0) < 1]
-        c1s = sorted(f["c1"] for f in fits)
-        median = c1s[len(c1s) // 2]
+        ranked = sorted(fits, key=lambda f: f["c1"])
+        mid = ranked[len(ranked) // 2]
+        median = mid["c1"]
+        c1s = [f["c1"] for f in ranked]
         verdict = "consistent" if len(below) > len(fits) / 2 else "inconclusive"
+        se = mid["c1_se"] or 0.0
+        needed = None
+        if verdict == "inconclusive":
+            # at the observed effect: the median head's slope clearing 1 by 2 se (80% power)
+            needed = power.n_for_se_test(median, 1.0, se, mid["n"]) if median < 1 else power.MAX_N
+        tail = ("crowding wins, w falls like N^(c1-1), as C-3 predicts" if verdict == "consistent"
+                else "the margins keep up with ln N in most retrieval heads"
+                + (" (the median slope is above 1: more prompts would not show crowding)" if median >= 1 else
+                   f" (at the median head's slope, about {power.fmt_n(needed)} prompts per head would decide it)"))
         verdicts.append(Verdict(
             NAME, model_name, "C-3", verdict,
             f"top {len(fits)} retrieval heads: fitted Dlse = c0 + c1 ln N with median c1 = {median:.2f} "
-            f"(range {c1s[0]:.2f} .. {c1s[-1]:.2f}); c1 + 2se < 1 in {len(below)}/{len(fits)} heads: "
-            + ("crowding wins, w falls like N^(c1-1), as C-3 predicts" if verdict == "consistent"
-               else "the margins keep up with ln N in most retrieval heads"),
-            {"fits": fits, "median_c1": median}))
+            f"(95% [{median - 1.96 * se:.2f}, {median + 1.96 * se:.2f}], {mid['n']} prompts; "
+            f"range {c1s[0]:.2f} .. {c1s[-1]:.2f}); c1 + 2se < 1 in {len(below)}/{len(fits)} heads: " + tail,
+            {"fits": fits, "median_c1": median}, n=min(f["n"] for f in fits), unit="prompts per head fit",
+            quantity="c1 of the median retrieval head", interval=[median - 1.96 * se, median + 1.96 * se],
+            needed=needed))
     by_length = {}
     for s in samples:
         by_length.setdefault(s["length"], []).append(s["correct"])
@@ -200,14 +268,24 @@ def analyse(model_name: str, samples: list[dict], config: Config) -> list[Verdic
     lo_long, hi_long = wilson(sum(long), len(long))
     p_value = fisher_greater(sum(short), len(short), sum(long), len(long))
     drop = p_value < 0.05
+    diff, d_lo, d_hi = newcombe_difference(sum(short), len(short), sum(long), len(long))
+    p_short, p_long = sum(short) / len(short), sum(long) / len(long)
+    needed = None
+    if not drop:
+        needed = (power.n_two_proportions(p_short, p_long, continuity=True) if p_short > p_long
+                  else power.MAX_N)
     per_length = ", ".join(f"{acc[n]:.2f} at {n}" for n in lengths)
     verdicts.append(Verdict(
         NAME, model_name, "C-4", "consistent" if drop else "inconclusive",
-        f"passkey accuracy {per_length}; pooled {sum(short) / len(short):.2f} [{lo_short:.2f}, {hi_short:.2f}] "
-        f"up to {lengths[half - 1]} tokens vs {sum(long) / len(long):.2f} [{lo_long:.2f}, {hi_long:.2f}] beyond "
-        f"(95% Wilson), one-sided Fisher p = {p_value:.3f}: "
-        + ("accuracy falls well inside the nominal context" if drop else "no significant drop on this grid"),
-        {"accuracy": acc, "fisher_p": p_value}))
+        f"passkey accuracy {per_length}; pooled {p_short:.2f} [{lo_short:.2f}, {hi_short:.2f}] "
+        f"up to {lengths[half - 1]} tokens vs {p_long:.2f} [{lo_long:.2f}, {hi_long:.2f}] beyond "
+        f"(95% Wilson, {len(short)} and {len(long)} prompts), drop {diff:.2f} [{d_lo:.2f}, {d_hi:.2f}] "
+        f"(95% Newcombe), one-sided Fisher p = {p_value:.3f}: "
+        + ("accuracy falls well inside the nominal context" if drop else
+           "no significant drop on this grid" + (f" ({power.fmt_n(needed)} prompts per half would decide the "
+                                                  "observed drop)" if needed and needed < power.MAX_N else "")),
+        {"accuracy": acc, "fisher_p": p_value}, n=min(len(short), len(long)), unit="prompts per half of the lengths",
+        quantity="passkey accuracy, shorter half minus longer half", interval=[d_lo, d_hi], needed=needed))
     return verdicts
 
 

@@ -27,13 +27,15 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from ..framework import ProbeRun, Verdict
+from .. import power
+from ..framework import PRESETS, ProbeRun, Verdict, preset_name
 from ..haystack import FILLER, bos_ids
 from ..models import check_context
-from ..stats import bootstrap_mean
+from ..stats import bootstrap_mean, fisher_greater, newcombe_difference, sd
 
 NAME = "position_loss"
 THEOREMS = ("C-1", "C-4")
@@ -70,14 +72,52 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> Config:
-        if full:
+    def preset(cls, preset: bool | str = False) -> Config:
+        """"cpu" (or False), "standard" (sized by `plan`) or "full" (or True)."""
+        name = preset_name(preset)
+        if name == "full":
             return cls(length=8192, sequences=8)
+        if name == "standard":
+            return cls(sequences=24)      # about 170 near and 170 far reminders (C-1); see plan()
         return cls()
 
 
 def keys(config: Config) -> list[str]:
     return [f"L={config.length}|seq={i}" for i in range(config.sequences)]
+
+
+# Design values for the power analysis, from the committed CPU runs:
+SD_DIGIT_LOSS = 0.3     # sd of a reminder's mean digit loss within the near or far group (0.22 .. 0.29)
+PER_GROUP = 7 / 32      # near (or far) reminders per reminder placed (7 of 32 at 2048 tokens)
+
+
+def cost(key: str, config: Config) -> float:
+    return config.length / 1024 * (1 + config.length / 8192)
+
+
+def plan(config: Config, observed: dict | None = None) -> list[power.Requirement]:
+    """The power analysis of each verdict, and what `config` gives (see empirical/power.py)."""
+    from . import needle
+    reminders = max(4, config.reminders_per_1k * config.length // 1024)
+    per_group = int(config.sequences * reminders * PER_GROUP)
+    # C-4 reads the needle probe's prompts of the same preset
+    same = next((p for p in PRESETS if Config.preset(p) == config), "cpu")
+    nc = needle.Config.preset(same)
+    return [
+        power.Requirement(
+            "C-1", "reminder-digit loss, far (> L/2 back) minus near (<= L/16 back)",
+            "two-sample difference, 95% bootstrap interval above 0 (one-sided alpha 0.025)",
+            f"+0.1 nats a digit (10% of the probability lost: the smallest recall deficit worth reporting); "
+            f"sd {SD_DIGIT_LOSS} nats (CPU runs)",
+            "reminders per group", power.n_two_means(0.1, SD_DIGIT_LOSS, alpha=0.025), per_group,
+            f"sequences x {reminders} reminders x ~{PER_GROUP:.2f} in each of near and far"),
+        power.Requirement(
+            "C-4", "passkey accuracy, shortest minus longest tested length (needle prompts)",
+            "RULER's effective length (a point reading), with a one-sided Fisher exact test at 0.05 of the drop",
+            "accuracy 0.8 -> 0.4 between the shortest and the longest length (half the pass keys lost)",
+            "needle prompts per length", power.n_two_proportions(0.8, 0.4, continuity=True),
+            len(nc.depths) * nc.repeats, "the needle probe's depths x repeats (same preset)"),
+    ]
 
 
 def _encode(tokenizer, text: str) -> list[int]:
@@ -272,18 +312,29 @@ def analyse(model_name: str, samples: list[dict], config: Config) -> list[Verdic
     described = (f"reminder-digit loss at {config.length} tokens: " + "; ".join(fmt(k) for k in KINDS)
                  + f"; all-token loss {positions[0]['mean']:.2f} at position 1 .. "
                  f"{positions[-1]['mean']:.2f} at {positions[-1]['lo']}-{positions[-1]['hi'] - 1}")
+    quantity = "far minus near reminder-digit loss (nats)"
     if len(near) < 2 or len(far) < 2:
         return [Verdict(NAME, model_name, "C-1", "inconclusive",
-                        described + "; too few near or far reminders to compare", numbers)]
+                        described + "; too few near or far reminders to compare", numbers,
+                        n=min(len(near), len(far)), unit="reminders per group", quantity=quantity,
+                        needed=power.n_two_means(0.1, SD_DIGIT_LOSS, alpha=0.025))]
     diff, lo, hi = bootstrap_difference(far, near, seed=2)
     numbers["far_minus_near"] = {"mean": round(diff, 4), "ci": [round(lo, 4), round(hi, 4)]}
     worse = lo > 0
+    needed = None
+    if not worse:
+        spread = math.sqrt((sd(near) ** 2 + sd(far) ** 2) / 2)
+        needed = power.n_two_means(diff, spread, alpha=0.025) if diff > 0 else power.MAX_N
     return [Verdict(
         NAME, model_name, "C-1", "consistent" if worse else "inconclusive",
-        described + f"; far - near = {diff:+.2f} [{lo:+.2f}, {hi:+.2f}] (95% bootstrap): "
+        described + f"; far - near = {diff:+.2f} [{lo:+.2f}, {hi:+.2f}] (95% bootstrap, {len(far)} far and "
+        f"{len(near)} near reminders): "
         + ("distant facts are recalled significantly worse, as positional undertraining predicts"
-           if worse else "no significant recall deficit at distances beyond L/2"),
-        numbers)]
+           if worse else "no significant recall deficit at distances beyond L/2"
+           + (f" (about {power.fmt_n(needed)} reminders per group would decide the observed difference)"
+              if diff > 0 else "")),
+        numbers, n=min(len(near), len(far)), unit="reminders per group", quantity=quantity,
+        interval=[lo, hi], needed=needed)]
 
 
 def needle_samples(run: ProbeRun) -> tuple[Path, list[dict]]:
@@ -324,22 +375,39 @@ def effective_length_verdict(run: ProbeRun, info: dict) -> Verdict:
                        f"no needle samples at {path}: run the needle probe first for the effective length",
                        {"nominal": nominal})
     acc = ", ".join(f"{n}: {a:.2f} (n={eff['counts'][n]})" for n, a in eff["accuracy"].items())
-    numbers = {**eff, "nominal": nominal}
+    shortest, longest = min(eff["accuracy"]), eff["longest"]
+    hits = {n: round(eff["accuracy"][n] * eff["counts"][n]) for n in eff["accuracy"]}
+    a, na, b, nb = hits[shortest], eff["counts"][shortest], hits[longest], eff["counts"][longest]
+    p_value = fisher_greater(a, na, b, nb)
+    diff, lo, hi = newcombe_difference(a, na, b, nb)
+    numbers = {**eff, "nominal": nominal, "fisher_p": p_value}
+    sample: dict[str, Any] = {"n": min(na, nb), "unit": "needle prompts per length",
+              "quantity": f"passkey accuracy at {shortest} minus at {longest} tokens", "interval": [lo, hi]}
     head = (f"passkey accuracy by length (needle probe) {acc}; effective length (largest length with "
-            f"accuracy >= 90% of the shortest's) {eff['effective']}, nominal {nominal}")
-    shortest = min(eff["accuracy"])
+            f"accuracy >= 90% of the shortest's) {eff['effective']}, nominal {nominal}; accuracy at {shortest} "
+            f"minus at {longest} tokens {diff:.2f} [{lo:.2f}, {hi:.2f}] (95% Newcombe), one-sided Fisher "
+            f"p = {p_value:.3f}")
+
+    def undecided(text: str) -> Verdict:
+        p_a, p_b = a / na, b / nb
+        needed = power.n_two_proportions(p_a, p_b, continuity=True) if p_a > p_b else power.MAX_N
+        more = (f" (about {power.fmt_n(needed)} prompts per length would decide the observed drop)"
+                if needed < power.MAX_N else "")
+        return Verdict(NAME, run.model_name, "C-4", "inconclusive", head + text + more, numbers, **sample,
+                       needed=needed)
     if eff["accuracy"][shortest] == 0:
-        return Verdict(NAME, run.model_name, "C-4", "inconclusive",
-                       head + "; the model fails even the shortest prompts, so there is no reference", numbers)
-    if nominal is not None and eff["effective"] < min(eff["longest"], nominal):
+        return undecided("; the model fails even the shortest prompts, so there is no reference")
+    if nominal is not None and eff["effective"] < min(longest, nominal):
+        # C-4 reads the effective length as RULER defines it, a point reading of the accuracies; Fisher's
+        # test beside it says whether the drop behind it is more than the sample's noise
+        sure = ("; the drop is significant" if p_value < 0.05 else
+                f"; the drop is not significant on {min(na, nb)} prompts per length (the standard preset's "
+                "24 make a fall from 0.8 to 0.4 significant)")
         return Verdict(NAME, run.model_name, "C-4", "consistent",
-                       head + ": the effective context is shorter than the nominal one", numbers)
-    if nominal is not None and eff["longest"] < nominal:
-        return Verdict(NAME, run.model_name, "C-4", "inconclusive",
-                       head + f"; no drop within the tested lengths, which stop at {eff['longest']} "
-                       f"< nominal {nominal}", numbers)
-    return Verdict(NAME, run.model_name, "C-4", "inconclusive",
-                   head + "; accuracy holds up to the nominal length on this grid", numbers)
+                       head + ": the effective context is shorter than the nominal one" + sure, numbers, **sample)
+    if nominal is not None and longest < nominal:
+        return undecided(f"; no drop within the tested lengths, which stop at {longest} < nominal {nominal}")
+    return undecided("; accuracy holds up to the nominal length on this grid")
 
 
 def plot(run: ProbeRun, samples: list[dict], config: Config) -> None:

@@ -33,8 +33,9 @@ import numpy as np
 
 from checker.statements import load_statement
 
-from ..framework import ProbeRun, Verdict
-from ..stats import bootstrap_mean, wilson
+from .. import power
+from ..framework import ProbeRun, Verdict, preset_name
+from ..stats import bootstrap_mean, sd, wilson
 from ..tasks import (
     CITIES,
     FactCorpus,
@@ -67,10 +68,14 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> Config:
-        if full:
+    def preset(cls, preset: bool | str = False) -> Config:
+        """"cpu" (or False), "standard" (sized by `plan`) or "full" (or True)."""
+        name = preset_name(preset)
+        if name == "full":
             return cls(people=120, questions=60, ks=(1, 2, 3, 4, 5, 6, 8), position_k=5,
                        injected=(0, 1, 2, 3, 4, 5, 6))
+        if name == "standard":
+            return cls(people=160, questions=128)   # 128 questions (Rt-1's paired test); see plan()
         return cls()
 
 
@@ -82,6 +87,42 @@ def keys(config: Config) -> list[str]:
         out.append(f"rt3|q={q}")
         out += [f"poison|q={q}|m={m}" for m in config.injected]
     return out
+
+
+# Design values for the power analysis:
+SD_PAIRED = 0.6         # sd of a question's accuracy difference between two k (about 40% discordant pairs)
+SMALLEST_GAIN = 0.15    # accuracy: the smallest gain from choosing k worth reporting
+
+
+def cost(key: str, config: Config) -> float:
+    kind = key.split("|")[0]
+    k = {"budget": 1, "position": config.position_k, "rt3": config.rt3_k, "poison": config.poison_k}[kind]
+    return (2 if kind == "rt3" else 1) * (1 + k / 4)          # passages read (rt3 may read twice)
+
+
+def plan(config: Config, observed: dict | None = None) -> list[power.Requirement]:
+    """The power analysis of each verdict, and what `config` gives (see empirical/power.py)."""
+    q = config.questions
+    return [
+        power.Requirement(
+            "Rt-1", "reader accuracy at the best interior k minus at each end of the k grid (paired by question)",
+            "one-sided paired bootstrap, both differences above 0 (alpha 0.025 each)",
+            f"a gain of {SMALLEST_GAIN} in accuracy (the smallest worth choosing k for), sd of the paired "
+            f"differences {SD_PAIRED}", "questions", power.n_mean(SMALLEST_GAIN, SD_PAIRED, alpha=0.025), q,
+            "questions (each read at every k)",
+            note="decides an interior optimum; an optimum at the end of the grid stays inconclusive at any n, "
+                 "which Rt-1 allows"),
+        power.Requirement(
+            RT3, "pipeline success against the corrected bound min(P(A), P(R))",
+            "one-sided test of a proportion against the bound (95% Wilson lower bound above it -> violated)",
+            "success 0.15 above a bound of 0.5 (a reader right without its gold passage one time in seven)",
+            "questions", power.n_one_proportion(0.5, 0.65, alpha=0.025), q, "questions"),
+        power.Requirement(
+            "Rt-4", "attack success at the most injected passages against none",
+            "non-overlapping 95% Wilson intervals (sized as a one-sided two-proportion test at 0.005)",
+            "attack success 0.05 -> 0.35 (a third of the answers captured; PoisonedRAG reports 0.9 with five "
+            "passages)", "questions", power.n_two_proportions(0.05, 0.35, alpha=0.005), q, "questions"),
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,6 +287,11 @@ def _paired(samples: list[dict], a: int, b: int, seed: int) -> tuple[float, floa
     return bootstrap_mean([float(by[(q, a)]) - float(by[(q, b)]) for q in qs], seed=seed)
 
 
+def _paired_values(samples: list[dict], a: int, b: int) -> list[float]:
+    by = {(s["q"], s["k"]): s["correct"] for s in samples if s["kind"] == "budget"}
+    return [float(by[(q, a)]) - float(by[(q, b)]) for q in sorted({q for q, _ in by})]
+
+
 def analyse(model_name: str, samples: list[dict], config: Config) -> list[Verdict]:
     return [_rt1(model_name, samples, config), _rt3(model_name, samples, config),
             _rt4(model_name, samples, config)]
@@ -278,11 +324,29 @@ def _rt1(model_name: str, samples: list[dict], config: Config) -> Verdict:
     else:
         verdict, reading = "inconclusive", (f"the optimum lies at the end of the grid (k={best}): no interior "
                                             "optimum here, which Rt-1 allows (the trade-off is possible, not forced)")
+    questions = acc[ks[0]]["n"]
+    needed = None
+    if verdict == "inconclusive":
+        if interior:
+            diffs = _paired_values(samples, best, ks[0]), _paired_values(samples, best, ks[-1])
+            needed = max(power.n_mean(sum(d) / len(d), sd(d), alpha=0.025) if sum(d) > 0 else power.MAX_N
+                         for d in diffs)
+        else:
+            needed = power.MAX_N
+        reading += (f" (about {power.fmt_n(needed)} questions would decide it at the observed differences)"
+                    if needed < power.MAX_N else "; no number of questions decides it at the observed optimum")
+    # the interval of the tested quantity: the smaller of the two paired differences (best k against an end)
+    pair = min((d for d in (low, high) if d is not None), key=lambda d: d[1], default=None)
+    if pair is None:
+        pair = _paired(samples, ks[1] if len(ks) > 1 else ks[0], ks[0], config.seed)
     text = (f"reader accuracy at a fixed budget of {config.budget} tokens, split evenly over the top-k BM25 "
-            f"passages ({acc[ks[0]]['n']} questions): {cells}; {reading}")
+            f"passages ({questions} questions): {cells}; {reading}")
     return Verdict(NAME, model_name, "Rt-1", verdict, text,
                    {"accuracy": acc, "gold_retrieved": recall, "answer_kept": kept, "best_k": best,
-                    "diff_first": low, "diff_last": high})
+                    "diff_first": low, "diff_last": high}, n=questions, unit="questions",
+                   quantity=("accuracy at the best k minus at the nearer end" if interior else
+                             f"accuracy at k={ks[1] if len(ks) > 1 else ks[0]} minus at k={ks[0]}"),
+                   interval=[pair[1], pair[2]], needed=needed)
 
 
 def _rt3(model_name: str, samples: list[dict], config: Config) -> Verdict:
@@ -330,7 +394,12 @@ def _rt3(model_name: str, samples: list[dict], config: Config) -> Verdict:
     else:
         verdict = "inconclusive"
         reading = "success above the product bound without visible positive dependence"
-    return Verdict(NAME, model_name, RT3, verdict, f"{head}; {reading}", numbers)
+    needed = None
+    if verdict == "inconclusive":
+        needed = power.n_one_proportion(least, ps, alpha=0.025) if ps > least else power.MAX_N
+        reading += f" (about {power.fmt_n(needed)} questions would decide it at the observed rates)"
+    return Verdict(NAME, model_name, RT3, verdict, f"{head}; {reading}", numbers, n=n, unit="questions",
+                   quantity="pipeline success rate", interval=[s_lo, s_hi], needed=needed)
 
 
 def _joint_law(a: list, r: list) -> list[list[float]]:
@@ -354,10 +423,20 @@ def _rt4(model_name: str, samples: list[dict], config: Config) -> Verdict:
                                                                    " (not monotonically on this grid)")
                + f", significantly higher at m={ms[-1]} than at m={ms[0]}") if significant else (
         "no significant rise of attack success with the injected passages on this grid")
-    text = (f"attack success (reader names the attacker's city) by injected passages ({attack[ms[0]]['n']} "
+    first, most = attack[ms[0]], attack[ms[-1]]
+    needed = None
+    if not significant:
+        needed = (power.n_two_proportions(first["rate"], most["rate"], alpha=0.005)
+                  if most["rate"] > first["rate"] else power.MAX_N)
+        reading += f" (about {power.fmt_n(needed)} questions would decide it at the observed rates)"
+    text = (f"attack success (reader names the attacker's city) by injected passages ({first['n']} "
             f"questions, 95% Wilson): {cells}; {reading}")
     return Verdict(NAME, model_name, "Rt-4", verdict, text,
-                   {"attack": attack, "poison_in_top_k": captured, "monotone": monotone})
+                   {"attack": attack, "poison_in_top_k": captured, "monotone": monotone},
+                   n=min(first["n"], most["n"]), unit="questions",
+                   quantity=f"attack success at m={ms[-1]} (95% Wilson; at m={ms[0]}: "
+                            f"[{first['lo']:.2f}, {first['hi']:.2f}])",
+                   interval=[most["lo"], most["hi"]], needed=needed)
 
 
 def plot(run: ProbeRun, samples: list[dict], config: Config) -> None:

@@ -15,12 +15,14 @@ others with a plain "Question: ... Answer:" prompt; an answer is read up to its 
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 import torch
 
-from ..framework import ProbeRun, Verdict
+from .. import power
+from ..framework import ProbeRun, Verdict, preset_name
 from ..stats import linear_fit
 
 NAME = "temperature"
@@ -68,15 +70,53 @@ class Config:
     seed: int = 0
 
     @classmethod
-    def preset(cls, full: bool) -> Config:
-        if full:
+    def preset(cls, preset: bool | str = False) -> Config:
+        """"cpu" (or False), "standard" (sized by `plan`) or "full" (or True)."""
+        name = preset_name(preset)
+        if name == "full":
             return cls(temperatures=(0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0), samples=20,
+                       questions=len(QUESTIONS))
+        if name == "standard":
+            # 8 temperatures, 24 questions x 8 answers = 192 answers at each; see plan()
+            return cls(temperatures=(0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0), samples=8,
                        questions=len(QUESTIONS))
         return cls()
 
 
 def keys(config: Config) -> list[str]:
     return [f"T={t:g}|q={q}" for t in config.temperatures for q in range(config.questions)]
+
+
+# Design values for the power analysis:
+SPREAD_A = 0.1          # variance of the accuracy across the temperatures (0.12 .. 0.15 in the CPU runs)
+NOISE_SHARE = 0.02      # sampling noise may take at most this share of R^2 (R^2 >= 0.9 must mean the curve)
+CLUSTER = 1.5           # design effect: answers to one question are alike
+
+
+def cost(key: str, config: Config) -> float:
+    t = float(key.split("|")[0].split("=")[1])
+    return 1 if t == 0 else config.samples / 4      # greedy runs one row, sampling `samples`
+
+
+def plan(config: Config, observed: dict | None = None) -> list[power.Requirement]:
+    """The power analysis of each verdict, and what `config` gives (see empirical/power.py)."""
+    answers = config.questions * config.samples
+    needed_answers = math.ceil(0.25 * CLUSTER / (NOISE_SHARE * SPREAD_A))
+    return [
+        power.Requirement(
+            "H-8", "slope b of A = a + b C across the temperatures",
+            "one-sided t-test b < 0 at 2 se (alpha 0.025)",
+            "b = -0.5 (half the accuracy lost across the diversity range), residual sd 0.1, C spread 0.35",
+            "temperatures", power.n_slope(0.5, 0.1, 0.35, alpha=0.025), len(config.temperatures),
+            "temperatures", label="slope"),
+        power.Requirement(
+            "H-8", "R^2 of the line (a straight line: R^2 >= 0.9)",
+            "precision: binomial noise of A at each temperature at most 2% of the variance across them",
+            f"a truly straight trade-off with var(A) = {SPREAD_A} across temperatures must read R^2 >= 0.9; "
+            f"p(1-p) <= 1/4 with a design effect {CLUSTER} for answers to the same question",
+            "answers per temperature", needed_answers, answers, "questions x samples", label="line",
+            note="a curve that is not straight stays inconclusive at any n"),
+    ]
 
 
 def prompt_ids(tokenizer, question: str) -> list[int]:
@@ -196,7 +236,8 @@ def analyse(model_name: str, points: list[dict]) -> list[Verdict]:
     numbers = {"points": points}
     if len(points) < 3 or len({round(p["C"], 9) for p in points}) < 2:
         return [Verdict(NAME, model_name, "H-8", "inconclusive",
-                        f"{table}; too few distinct points for a line", numbers)]
+                        f"{table}; too few distinct points for a line", numbers, n=len(points),
+                        unit="temperatures", quantity="slope of A on C", needed=3)]
     xs, ys = [p["C"] for p in points], [p["A"] for p in points]
     fit = linear_fit(xs, ys)
     my = sum(ys) / len(ys)
@@ -216,7 +257,24 @@ def analyse(model_name: str, points: list[dict]) -> list[Verdict]:
         why = f"a significant trade-off, but not close to a straight line (R^2 < {R2_LINE})"
     else:
         verdict, why = "inconclusive", "no significant slope"
-    return [Verdict(NAME, model_name, "H-8", verdict, f"{line}: {why}", numbers)]
+    needed = None
+    answers = min(p["n"] for p in points)
+    if verdict == "inconclusive":
+        # the part of 1 - R^2 that sampling noise explains; the rest is the curve itself
+        noise = sum(p["A"] * (1 - p["A"]) for p in points) / len(points) * CLUSTER / answers
+        var_a = total / len(ys)
+        shortfall = (1 - r2) * var_a if r2 == r2 else float("inf")
+        if slope + 2 * se < 0 and shortfall > 3 * noise:
+            needed = power.MAX_N
+            why += "; sampling noise explains little of it, so more answers would not straighten it"
+        else:
+            target = max(1e-9, min(shortfall, (1 - R2_LINE) * var_a) / 4)
+            needed = max(answers, math.ceil(answers * noise / target))
+            why += f" (about {power.fmt_n(needed)} answers per temperature would decide it)"
+    half = 1.96 * se
+    return [Verdict(NAME, model_name, "H-8", verdict, f"{line}: {why}", numbers, n=answers,
+                    unit=f"answers at each of {len(points)} temperatures", quantity="slope b of A on C",
+                    interval=[slope - half, slope + half], needed=needed)]
 
 
 def plot(run: ProbeRun, points: list[dict], verdicts: list[Verdict]) -> None:
