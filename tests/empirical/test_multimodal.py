@@ -204,7 +204,8 @@ def test_fractured_scaling_verdicts_on_synthetic_losses():
     baseline = {"vision": 2.0, "text": 2.0}
     assert probe.scaling_verdict("m", sc, "parameters", baseline).verdict == "consistent"
     same = probe.scaling(_points(xs, lv, [3 * x ** -0.15 for x in xs]))
-    assert probe.scaling_verdict("m", same, "parameters", baseline).verdict == "inconclusive"
+    # equal exponents are shown equal within the stated margin (an equivalence test): M-1 holds trivially
+    assert probe.scaling_verdict("m", same, "parameters", baseline).verdict == "consistent"
     flat = probe.scaling(_points(xs, [2.0, 2.1, 1.9, 2.05, 2.0], lt))
     v = probe.scaling_verdict("m", flat, "parameters", baseline)
     assert v.verdict == "inconclusive" and "not determined" in v.text
@@ -268,7 +269,7 @@ def test_probe_resumes_and_skips_finished_trainings(tmp_path, monkeypatch):
     first = Counting(probe.NAME, probe.LABEL, TINY, probe.model_info("cpu"), "cpu", root=tmp_path)
     verdicts = probe.run(first, None)
     assert recorded == keys and len(set(keys)) == len(keys) == 12
-    assert {v.theorem for v in verdicts} == {"M-1", "M-2"} and len(verdicts) == 6
+    assert {v.theorem for v in verdicts} == {"M-1", "M-1.inverse", "M-2"} and len(verdicts) >= 6
     for v in verdicts:
         json.dumps(v.to_json(), allow_nan=False)
     assert (first.dir / "scaling.png").exists() and (first.dir / "dominance.png").exists()
