@@ -252,6 +252,7 @@ def sample_timing(module, name: str, out: Path, preset: str, own_only: bool = Fa
             continue
         timed = [r for r in SampleStore(folder / "samples.jsonl").values() if "seconds" in r]
         warm = [r for r in timed if not r.get("warmup")]
+        warm_only = bool(timed) and not warm
         timed = warm or timed                      # a warm-up sample only if nothing else is timed
         if not timed:
             continue
@@ -259,7 +260,9 @@ def sample_timing(module, name: str, out: Path, preset: str, own_only: bool = Fa
         cpu = [float(r["cpu_seconds"]) for r in timed if "cpu_seconds" in r]
         return {"wall": _time_model(costs, [float(r["seconds"]) for r in timed]),
                 "cpu": _time_model(costs, cpu) if len(cpu) == len(timed) else None,
-                "samples": len(timed), "source": f"{len(timed)} timed sample{'s' * (len(timed) > 1)} ({p})"}
+                "samples": len(timed), "warm_only": warm_only,
+                "source": f"{len(timed)} timed sample{'s' * (len(timed) > 1)} ({p}"
+                          + (", warm-up only" if warm_only else "") + ")"}
     return None
 
 
@@ -318,7 +321,8 @@ def plan_main(args, preset: str, modules: dict, out: Path) -> int:
         by_model: dict[str, list] = {}
         for module in modules.values():
             for name in _targets(module, args):
-                if sample_timing(module, name, out, preset, own_only=True) is None:
+                own = sample_timing(module, name, out, preset, own_only=True)
+                if own is None or own["warm_only"]:
                     by_model.setdefault(name, []).append(module)
         for name, todo in by_model.items():
             own = [m for m in todo if not getattr(m, "NEEDS_MODEL", True)]
