@@ -17,7 +17,7 @@ from pathlib import Path
 from checker.paths import project_root, results, shown
 from checker.reports import blocks
 
-from .figures import counterexamples_block, crosscheck_block, read_jsonl
+from .figures import counterexamples_block, crosscheck_block, plan_block, plan_total_block, read_jsonl
 from .framework import PRESETS, RESULTS, ConfigMismatch, ProbeRun, preset_name, preset_root
 from .models import DEFAULT_MODEL, ModelUnavailable, load, pick_device
 from .store import CorruptResults, write_json
@@ -369,15 +369,35 @@ def plan_main(args, preset: str, modules: dict, out: Path) -> int:
                     row["hours_idle"] = _seconds(timing["cpu"], left) / 3600 / IDLE_SPEEDUP
                 else:                       # the probe timed its samples itself (wall clock only)
                     row["hours_idle"] = row["hours_left"]
+                row["hours_idle_total"] = (row["hours_total"] if timing["cpu"] is None else
+                                           _seconds(timing["cpu"], every) / 3600 / IDLE_SPEEDUP)
+            else:
+                row["hours_idle_total"] = None
             rows.append(row)
         analyses.append((module.NAME, module.plan(config)))
     text = plan_markdown(preset, rows, analyses) if args.markdown else plan_text(preset, rows, analyses)
     print(text)
+    _record_plan(args, out, preset, rows, analyses)
     short = [(probe, r) for probe, reqs in analyses for r in reqs if not r.met and not r.gpu]
     for probe, r in short:
         print(f"note: {probe} {r.theorem}{' (' + r.label + ')' if r.label else ''}: the preset gives "
               f"{fmt_n(r.planned)} {r.unit}, its power analysis asks for {fmt_n(r.needed)}", file=sys.stderr)
     return 0
+
+
+def _record_plan(args, out: Path, preset: str, rows: list[dict], analyses: list) -> None:
+    """A plan of every probe on the default models, into the project's results, is kept as
+    `results/<preset>/plan.json` and written into the documents (docs/MEASUREMENTS.md's table,
+    the README's total); a plan of a few probes or other models changes nothing on disk."""
+    if preset == "cpu" or not _is_project_results(out):
+        return
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if models != MODELS or {r["probe"] for r in rows} != set(available_probes()):
+        return
+    data = {"preset": preset, "idle_speedup": IDLE_SPEEDUP, "rows": rows,
+            "analyses": [[probe, [q.to_json() for q in reqs]] for probe, reqs in analyses]}
+    write_json(preset_root(out, preset) / "plan.json", data)
+    _update_documents(out, {f"plan-{preset}": plan_block(data), f"plan-{preset}-total": plan_total_block(data)})
 
 
 def _h(x: float | None) -> str:

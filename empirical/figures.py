@@ -90,3 +90,67 @@ def _abridge(text: str, width: int) -> str:
 
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|")
+
+
+def _hours(x: float | None) -> str:
+    return "-" if x is None else (f"{x:.2f}" if x < 10 else f"{x:.1f}")
+
+
+def _fmt_n(n: int | None) -> str:
+    from .power import fmt_n
+    return fmt_n(n)
+
+
+def plan_block(data: dict) -> str:
+    """`limits crosscheck --preset P --plan` as markdown: probe by model, the samples the preset
+    asks for, the seconds a sample takes here and the hours in all, then each verdict's power
+    analysis. Rendered from `results/<preset>/plan.json`, which the plan writes."""
+    preset, rows, speedup = data["preset"], data["rows"], data["idle_speedup"]
+    lines = [f"Preset `{preset}`, probe by model: samples asked for, seconds a sample (from the samples' "
+             "recorded times on this machine, warm-up samples left out), and hours for the whole preset as "
+             f"timed and on an idle 2-core machine (CPU time / {speedup}).", "",
+             "| probe | model | samples | s / sample | hours (as timed) | hours (idle 2 cores) | timing |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['probe']} | {r['model']} | {r['samples']:,} | {_hours(r['seconds_per_sample'])} | "
+                     f"{_hours(r['hours_total'])} | {_hours(r['hours_idle_total'])} | {r['timing']} |")
+    total, idle = _plan_totals(rows)
+    lines.append(f"| all | | {sum(r['samples'] for r in rows):,} | | {total} | {idle} | |")
+    lines += ["", "Power analysis per verdict (95% confidence, 80% power; `empirical/power.py`, each probe's "
+              "`plan()`):", "",
+              "| probe | statement | quantity | test | effect (and why) | needed | preset gives | unit (config) |",
+              "|---|---|---|---|---|---|---|---|"]
+    for probe, reqs in data["analyses"]:
+        for q in reqs:
+            gives = _fmt_n(q["planned"]) + ("" if q["met"] else (" (GPU)" if q["gpu"] else " (short)"))
+            note = f" {q['note']}." if q["note"] else ""
+            label = f" ({q['label']})" if q["label"] else ""
+            lines.append(f"| {probe} | {q['theorem']}{label} | {q['quantity']} | {q['test']} | {q['effect']}.{note} | "
+                         f"{_fmt_n(q['needed'])} | {gives} | {q['unit']} ({q['mapping']}) |")
+    return ("\n".join(lines) + "\n").replace("\u00b1", "+-")
+
+
+def _plan_totals(rows: list[dict]) -> tuple[str, str]:
+    total = [r["hours_total"] for r in rows]
+    idle = [r["hours_idle_total"] for r in rows]
+    return (_hours(sum(x for x in total if x is not None)) + ("+" if None in total else ""),
+            _hours(sum(x for x in idle if x is not None)) + ("+" if None in idle else ""))
+
+
+def plan_total_block(data: dict) -> str:
+    """One sentence for the README: the preset's size and its time on this machine."""
+    rows, reqs = data["rows"], [q for _, qs in data["analyses"] for q in qs]
+    total, idle = _plan_totals(rows)
+    short = [q for q in reqs if not q["met"]]
+    gpu = [q for q in short if q["gpu"]]
+    models = sorted({r["model"] for r in rows}, key=lambda m: list(MODEL_NAMES).index(m) if m in MODEL_NAMES else 9)
+    names = [MODEL_NAMES.get(m, m) for m in models]
+    names = [("models " + n if n == "trained here" else n) for n in names]
+    said = (f"`limits crosscheck --preset {data['preset']}` ({sum(r['samples'] for r in rows):,} samples over "
+            f"{len({r['probe'] for r in rows})} probes, on {', '.join(names[:-1])} and {names[-1]}) takes about "
+            f"{idle} hours on this 2-core machine when idle ({total} hours as timed beside other work); "
+            f"{len(reqs) - len(short)} of its {len(reqs)} verdicts get the sample their power analysis asks for")
+    if short:
+        said += (f", {len(gpu)} {'needs' if len(gpu) == 1 else 'need'} a GPU (`--preset full --device cuda`)"
+                 if gpu else "") + (f", {len(short) - len(gpu)} short" if len(short) > len(gpu) else "")
+    return said + ". The plan, verdict by verdict: [docs/MEASUREMENTS.md](docs/MEASUREMENTS.md#standard-preset).\n"
