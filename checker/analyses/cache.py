@@ -2,8 +2,11 @@
 
 An entry is stored under `<root>/<kind>/<key[:2]>/<key>.json`, where `key` is the sha256 of
 the exact input text (an SMT-LIB query, a theorem's printed source with its options) together
-with the versions of every tool that decided it: the checker's own version (a hash of its
-source files, so any edit of the checker invalidates every entry), Z3, SymPy, cvc5 and Python.
+with the versions of the tools that decide it. A tightness probe's statuses are decided by the
+checker itself: their key holds the checker's own version (a hash of its source files, so any
+edit of the checker invalidates them), Z3, SymPy, cvc5 and Python. A cvc5 answer depends only on
+the query text and cvc5 (its version, options and limit): its key holds those alone, so that an
+edit of the checker that leaves a query's text as it was keeps its answer.
 The entry repeats its key material, and a read checks it byte for byte: an entry written for
 another text or other versions (a hash collision, a file copied by hand) is stale and never used.
 A file that is not valid JSON, or lacks the expected fields, is corrupt: it is reported
@@ -61,6 +64,18 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
+# Kinds whose answer is decided by cvc5 alone, from the query text it is given.
+CVC5_KINDS = ("cvc5", "cvc5-unknown")
+
+
+def versions_for(kind: str, versions: dict[str, str]) -> dict[str, str]:
+    """The versions that decide an entry of `kind`: cvc5's alone for a cvc5 answer, all of them
+    (the checker's own included) otherwise."""
+    if kind in CVC5_KINDS:
+        return {"cvc5": versions.get("cvc5", "?")}
+    return versions
+
+
 class Cache:
     """get/put of JSON-able answers keyed by (kind, text, versions, options)."""
 
@@ -77,7 +92,7 @@ class Cache:
         return self.root is not None
 
     def _material(self, kind: str, text: str, options: dict) -> dict:
-        return {"format": FORMAT, "kind": kind, "versions": self.versions, "options": options,
+        return {"format": FORMAT, "kind": kind, "versions": versions_for(kind, self.versions), "options": options,
                 "text_sha256": hashlib.sha256(text.encode()).hexdigest()}
 
     def key(self, kind: str, text: str, options: dict | None = None) -> str:

@@ -127,10 +127,17 @@ def _recheck_child(smt2_text: str, timeout_s: float, conn) -> None:
         conn.close()
 
 
+def query_text(smt2_text: str) -> str:
+    """What cvc5 is given of a query file: its commands without the comment lines (the header
+    naming the theorem and the check, Z3's recorded answer) and without the commands that are
+    not part of the query. Two files with the same query text get the same answer."""
+    lines = [line for line in smt2_text.splitlines() if not line.lstrip().startswith(";")]
+    return _DROP.sub("", "\n".join(lines))
+
+
 def recheck_here(smt2_text: str, timeout_s: float = 10.0) -> tuple[str, str]:
     """cvc5's answer to one SMT-LIB query: ("sat" | "unsat" | "unknown", reason)."""
-    lines = [line for line in smt2_text.splitlines() if not line.lstrip().startswith(";")]
-    body = _DROP.sub("", "\n".join(lines))
+    body = query_text(smt2_text)
     match = _LOGIC.search(body)
     logic = match.group(1) if match else None
     body = _LOGIC.sub("", body, count=1)
@@ -172,7 +179,7 @@ def _resolve(path: str, report_path: Path) -> Path:
 
 def recheck_cached(smt2_text: str, timeout_s: float, cache=None) -> tuple[str, str, bool]:
     """`recheck`, through `cache` (a checker.cache.Cache) when given: (answer, reason, from_cache).
-    The key is the exact file text, cvc5's limit and options, and the tool versions."""
+    The key is the query's text (`query_text`), cvc5's limit, options and version."""
     answer, reason, cached, _ = _answers([smt2_text], timeout_s, cache, 1)[0][smt2_text]
     return answer, reason, cached
 
@@ -184,30 +191,36 @@ def _valid(hit) -> TypeGuard[list]:
 
 def _answers(texts: list[str], timeout_s: float, cache, jobs: int,
              progress=None) -> tuple[dict[str, tuple[str, str, bool, float]], list[str]]:
-    """cvc5's answer to each distinct text: (answer, reason, from_cache, seconds), from the cache
-    where it holds a definite answer, otherwise computed `jobs` at a time and stored in the cache;
-    and the texts that an earlier run left unknown and that were asked again."""
+    """cvc5's answer to each text: (answer, reason, from_cache, seconds). Texts with the same
+    query (`query_text`: the comments apart) are asked once; an answer comes from the cache
+    where it holds a definite one for that query, otherwise it is computed `jobs` at a time and
+    stored in the cache. Also: the texts that an earlier run left unknown and that were asked
+    again."""
     options = {"timeout_s": timeout_s, "cvc5_options": CVC5_OPTIONS}
-    out: dict[str, tuple[str, str, bool, float]] = {}
+    by_query: dict[str, list[str]] = {}
+    for text in dict.fromkeys(texts):
+        by_query.setdefault(query_text(text), []).append(text)
+    found: dict[str, tuple[str, str, bool, float]] = {}
     todo: list[str] = []
     retried: list[str] = []
-    for text in dict.fromkeys(texts):
-        hit = cache.get("cvc5", text, options) if cache is not None else None
+    for query in by_query:
+        hit = cache.get("cvc5", query, options) if cache is not None else None
         if _valid(hit) and hit[0] != "unknown":  # an unknown cached by an older version is retried
-            out[text] = (hit[0], hit[1], True, 0.0)
+            found[query] = (hit[0], hit[1], True, 0.0)
             continue
-        todo.append(text)
-        if cache is not None and cache.get("cvc5-unknown", text, {"cvc5_options": CVC5_OPTIONS}) is not None:
-            retried.append(text)
-    for text, (answer, reason, seconds) in zip(todo, _run_children(todo, timeout_s, jobs, progress)):
-        out[text] = (answer, reason, False, seconds)
+        todo.append(query)
+        if cache is not None and cache.get("cvc5-unknown", query, {"cvc5_options": CVC5_OPTIONS}) is not None:
+            retried += by_query[query]
+    for query, (answer, reason, seconds) in zip(todo, _run_children(todo, timeout_s, jobs, progress)):
+        found[query] = (answer, reason, False, seconds)
         # Only definite answers are kept: an unknown (a limit hit, a stopped run, a loaded
         # machine) is asked again next time, never made permanent by the cache. That it was
         # unknown is noted apart, so that the next run can say how many it retried.
         if cache is not None and answer in ("sat", "unsat"):
-            cache.put("cvc5", text, [answer, reason], options)
+            cache.put("cvc5", query, [answer, reason], options)
         elif cache is not None:
-            cache.put("cvc5-unknown", text, [reason, timeout_s], {"cvc5_options": CVC5_OPTIONS})
+            cache.put("cvc5-unknown", query, [reason, timeout_s], {"cvc5_options": CVC5_OPTIONS})
+    out = {text: found[query] for query, same in by_query.items() for text in same}
     return out, retried
 
 

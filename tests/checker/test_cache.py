@@ -19,20 +19,33 @@ def test_hit_after_put(tmp_path: Path):
     assert (cache.hits, cache.misses) == (1, 1)
 
 
-@pytest.mark.parametrize("change", ["text", "checker", "z3", "cvc5", "options", "kind"])
+@pytest.mark.parametrize("change", ["text", "checker", "z3", "cvc5", "sympy", "python", "options", "kind"])
 def test_a_different_text_version_or_option_is_a_miss(tmp_path: Path, change):
-    Cache(tmp_path, VERSIONS).put("cvc5", "(assert true)", ["sat", ""], {"timeout_s": 2})
+    """A probe's statuses are the checker's answer: any tool's version, the checker's own included, keys them."""
+    Cache(tmp_path, VERSIONS).put("statuses", "theorem T {}", ["proved"], {"timeout": 2})
     versions = dict(VERSIONS)
-    text, options, kind = "(assert true)", {"timeout_s": 2}, "cvc5"
+    text, options, kind = "theorem T {}", {"timeout": 2}, "statuses"
     if change == "text":
-        text = "(assert  true)"  # one more space: another query
+        text = "theorem T  {}"  # one more space: another statement
     elif change == "options":
-        options = {"timeout_s": 3}
+        options = {"timeout": 3}
     elif change == "kind":
-        kind = "statuses"
+        kind = "cvc5"
     else:
         versions[change] = versions[change] + "-new"
     assert Cache(tmp_path, versions).get(kind, text, options) is None
+
+
+@pytest.mark.parametrize("change", ["checker", "z3", "sympy", "python"])
+def test_a_cvc5_answer_outlives_an_edit_of_the_checker(tmp_path: Path, change):
+    """cvc5's answer depends on the query's text and on cvc5 alone: a new checker (or Z3, SymPy,
+    Python) that asks the same query finds it; another cvc5, limit or query text does not."""
+    Cache(tmp_path, VERSIONS).put("cvc5", "(assert true)", ["sat", ""], {"timeout_s": 2})
+    versions = {**VERSIONS, change: VERSIONS[change] + "-new"}
+    assert Cache(tmp_path, versions).get("cvc5", "(assert true)", {"timeout_s": 2}) == ["sat", ""]
+    assert Cache(tmp_path, {**versions, "cvc5": "1.5.0"}).get("cvc5", "(assert true)", {"timeout_s": 2}) is None
+    assert Cache(tmp_path, versions).get("cvc5", "(assert true)", {"timeout_s": 3}) is None
+    assert Cache(tmp_path, versions).get("cvc5", "(assert  true)", {"timeout_s": 2}) is None
 
 
 def test_an_entry_stored_under_the_right_key_for_other_material_is_stale(tmp_path: Path):

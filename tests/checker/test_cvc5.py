@@ -177,3 +177,28 @@ def test_a_corrupt_cache_file_is_reported_and_not_trusted(tmp_path: Path, capsys
     assert "corrupt cache file ignored" in captured.err
     report = json.loads((tmp_path / "build" / "verify" / "report.json").read_text())
     assert report["second_solver"]["disagree"] == 0 and report["second_solver"]["from_cache"] == 0
+
+
+def test_files_with_the_same_query_are_asked_once_and_the_answer_keys_on_the_query(tmp_path: Path):
+    """Two files that differ only in their comments (the header naming the theorem, Z3's answer)
+    are one query: cvc5 is asked once, both files get its answer, and the cache entry is found
+    again under another header, whatever the checker's version."""
+    import json
+
+    from checker.analyses.cache import Cache
+    from checker.analyses.cvc5_check import query_text, recheck_report
+    files = []
+    for i, header in enumerate(["; T-1 check 1", "; T-2 check 3, another header"]):
+        files.append(tmp_path / f"q{i}.smt2")
+        files[-1].write_text(f"{header}\n{NRA_UNSAT}; z3 answer: unsat\n")
+    assert query_text(files[0].read_text()) == query_text(files[1].read_text())
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"checks": [{"id": "T-1", "check_index": 0, "smt2": [str(f) for f in files]}]}))
+    cache = Cache(tmp_path / "cache")
+    first = recheck_report(report, 5, cache)
+    assert (first["files"], first["agree"], first["from_cache"]) == (2, 2, 0)
+    assert len(list((tmp_path / "cache" / "cvc5").rglob("*.json"))) == 1
+    newer = Cache(tmp_path / "cache", {**cache.versions, "checker": "edited"})
+    files[0].write_text(f"; T-1 renamed\n{NRA_UNSAT}; z3 answer: unsat\n")
+    second = recheck_report(report, 5, newer)
+    assert (second["agree"], second["from_cache"]) == (2, 2)
