@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 LIMITS := $(VENV)/bin/limits
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: verify test test-all lint crosscheck crosscheck-full counterexamples reliability bench soundness report report-screenshots clean
+.PHONY: verify test test-all lint crosscheck crosscheck-full counterexamples reliability bench bench-transcendental soundness report report-screenshots clean
 
 # The checker's pinned requirements, then the project itself (no dependencies: they are pinned above).
 $(VENV)/.checker: requirements.txt pyproject.toml
@@ -71,6 +71,9 @@ reliability: $(VENV)/.dev          ## soundness against the oracle, fuzzing, cvc
 
 bench: $(VENV)/.dev $(VENV)/.empirical  ## speed, memory and reach against baselines: bench/RESULTS.md
 	$(LIMITS) bench
+
+bench-transcendental: $(VENV)/.checker  ## MetiTarski problems and false variants: bench/transcendental/RESULTS.md
+	$(PY) -m bench.transcendental
 
 report: $(VENV)/.checker          ## the paper, checked, as a static site: build/site/index.html
 	test -f build/verify/report.json || $(MAKE) verify

@@ -17,6 +17,7 @@ import math
 import time
 from fractions import Fraction
 
+from checker.decide import boxes
 from checker.decide import budget as budget_
 from checker.decide import evaluator as E
 from checker.decide import transform as T
@@ -30,6 +31,7 @@ from checker.language import core as C
 from checker.language.elaborate import CoreCheck, CoreTheorem
 from checker.verdict import CheckResult, Status
 
+BOX_SECONDS = 8.0           # interval bisection's share of a check (at most the budget left)
 QUANTIFIED_FIRST = 1_000   # function points above which a witness is first tried with quantifiers kept
 ENUMERATION_LIMIT = 20_000  # values of a finite check tried one by one when one query fails
 
@@ -143,6 +145,9 @@ class CheckRunner(Instances, Queries, Counterexamples):
             if not (self.check.kind == "symbolic" and confirm):
                 return Outcome("unknown", "z3", str(err))
             reason, steps = str(err), []
+            boxed = self.decide_boxes(inst, query, side)
+            if boxed is not None:
+                return boxed
             if part == "false":
                 fallback = self.run_sympy(inst)
                 if fallback.status in ("holds", "fails"):
@@ -160,7 +165,8 @@ class CheckRunner(Instances, Queries, Counterexamples):
                                basis={"z3", "facts"})
             return Outcome("holds", "z3", basis={"z3"})
         if result.status == "unknown":
-            return Outcome("unknown", "z3", result.reason)
+            boxed = self.decide_boxes(inst, query, side) if confirm else None
+            return boxed or Outcome("unknown", "z3", result.reason)
         if not confirm:
             return Outcome("fails", "z3", basis={"z3"})
         try:
@@ -190,6 +196,28 @@ class CheckRunner(Instances, Queries, Counterexamples):
             return Outcome("unknown", "z3", f"the solver's counterexample ({text}) was not confirmed "
                            f"by the exact evaluator: {why}")
         return Outcome("fails", "z3, re-checked by the exact evaluator", why, cex, text, basis={"z3", "evaluator"})
+
+    def decide_boxes(self, inst: Instance, query: C.Term, side: list) -> Outcome | None:
+        """Interval bisection (`boxes.py`) on a symbolic check's query that Z3 could not decide:
+        `holds` when every box is closed, `fails` when a point it proposes is confirmed by the
+        exact evaluator on the original statement; None otherwise."""
+        if self.check.kind != "symbolic" or side or C.free_functions(query):
+            return None
+        try:
+            result = boxes.decide(query, budget_.remaining(BOX_SECONDS))
+        except C.Unsupported:
+            return None
+        if result.status == "unsat":
+            return Outcome("holds", "interval bisection", steps=[result.step()], basis={"boxes"})
+        if result.status == "sat" and result.point is not None:
+            values: dict[str, object] = dict(result.point)
+            env = E.Env(dict(values), dict(self._tables(inst.assignment)))
+            ok, why = self.confirm(env, inst)
+            if ok:
+                cex, text = self.describe(values, env)
+                return Outcome("fails", "interval bisection, re-checked by the exact evaluator", why, cex, text,
+                               steps=[result.step()], basis={"boxes", "evaluator"})
+        return None
 
     def run_limits(self, inst: Instance) -> Outcome:
         """A claim with limits: Z3 shows the claim defined wherever each limit has a value

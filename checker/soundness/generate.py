@@ -925,6 +925,69 @@ def t_names(g: Gen):
         g.either(f"{h}(1) <= 2 and {a} <= 2", f"{h}(1) <= {a}")
 
 
+def t_transcendental(g: Gen):
+    """Univariate and bivariate exp/ln/sqrt/sin/cos inequalities over intervals, each a textbook
+    bound or its near miss (the bound moved by a constant, false where the true one is tight):
+    the ground of interval bisection (`decide/boxes.py`)."""
+    x = g.name("x", "t", "u")
+    b = g.pick(F(1, 2), F(1), F(3, 2), F(2), F(3))
+    eps = g.pick(F(1, 100), F(1, 1000), F(1, 10**6))
+    kind = g.pick("sin", "cos", "ln1p", "expinv", "expsum", "amgm", "xlnx", "coscos", "sqrt1p", "explin")
+    if kind == "sin":
+        g.real(x, f"[0, {R(b)}]")
+        g.hint(x, F(0))
+        g.either(f"sin({x}) <= {x}", f"sin({x}) <= {x} - {R(eps)}")
+    elif kind == "cos":
+        g.real(x, f"[{R(-b)}, {R(b)}]")
+        g.hint(x, F(0))
+        g.either(f"cos({x}) >= 1 - {x}^2/2", f"cos({x}) >= 1 - {x}^2/2 + {R(eps)}")
+    elif kind == "ln1p":
+        g.real(x, f"[0, {R(b)}]")
+        g.hint(x, F(0))
+        g.either(f"ln(1 + {x}) >= {x} - {x}^2/2", f"ln(1 + {x}) >= {x} - {x}^2/2 + {R(eps)}")
+    elif kind == "expinv":
+        g.real(x, f"[{R(-b)}, 9/10]")
+        g.hint(x, F(0))
+        g.either(f"exp({x}) <= 1/(1 - {x})", f"exp({x}) <= 1/(1 - {x}) - {R(eps)}")
+    elif kind == "expsum":
+        y = g.name("y", "w")
+        g.real(x, f"[{R(-b)}, {R(b)}]")
+        g.real(y, f"[{R(-b)}, {R(b)}]")
+        g.hint(x, F(0))
+        g.hint(y, F(0))
+        g.either(f"exp({x}) * exp({y}) >= 1 + {x} + {y}", f"exp({x}) * exp({y}) >= 1 + {x} + {y} + {R(eps)}")
+    elif kind == "amgm":
+        y = g.name("y", "w")
+        g.real(x, f"[0, {R(b)}]")
+        g.real(y, f"[0, {R(b)}]")
+        g.hint(x, F(1, 2))
+        g.hint(y, F(1, 2))
+        g.either(f"sqrt({x} * {y}) <= ({x} + {y})/2", f"sqrt({x} * {y}) <= ({x} + {y})/2 - {R(eps)}")
+    elif kind == "xlnx":
+        g.real(x, f"(0, {R(b + 1)}]")
+        g.hint(x, F(1))
+        g.either(f"{x} * ln({x}) >= {x} - 1", f"{x} * ln({x}) >= {x} - 1 + {R(eps)}")
+    elif kind == "coscos":
+        y = g.name("y", "w")
+        g.real(x, f"[{R(-b)}, {R(b)}]")
+        g.real(y, f"[{R(-b)}, {R(b)}]")
+        g.hint(x, F(0))
+        g.hint(y, F(0))
+        g.either(f"cos({x}) * cos({y}) <= 1", f"cos({x}) * cos({y}) <= 1 - {R(eps)}")
+    elif kind == "sqrt1p":
+        g.real(x, f"[0, {R(b)}]")
+        g.hint(x, F(0))
+        g.either(f"sqrt(1 + {x}) <= 1 + {x}/2", f"sqrt(1 + {x}) <= 1 + {x}/2 - {R(eps)}")
+    else:
+        y = g.name("y", "w")
+        g.real(x, f"[0, {R(b)}]")
+        g.real(y, f"[0, {R(b)}]")
+        g.hint(x, F(0))
+        g.hint(y, F(0))
+        g.either(f"exp({x} + {y}) >= 1 + {x} + {y} + {x}*{y}",
+                 f"exp({x} + {y}) >= 1 + {x} + {y} + {x}*{y} + {R(eps)}")
+
+
 def t_arith(g: Gen):
     """Random small arithmetic over one or two parameters (truth left to the oracle)."""
     x = g.name("x", "y", "t")
@@ -956,6 +1019,7 @@ TEMPLATES = {
     "power": (t_power, 8), "sum": (t_sum, 10), "macro": (t_macro, 6), "limit": (t_limit, 8),
     "witness": (t_witness, 7), "floorceil": (t_floorceil, 5), "magnitude": (t_magnitude, 5),
     "logic": (t_logic, 5), "funparam": (t_funparam, 4), "names": (t_names, 5), "arith": (t_arith, 4),
+    "transcendental": (t_transcendental, 8),
 }
 
 
