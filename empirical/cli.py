@@ -17,6 +17,7 @@ from pathlib import Path
 from checker.paths import project_root, results, shown
 from checker.reports import blocks
 
+from . import executor as executors
 from .figures import counterexamples_block, crosscheck_block, plan_block, plan_total_block, read_jsonl
 from .framework import PRESETS, RESULTS, ConfigMismatch, ProbeRun, preset_name, preset_root
 from .models import DEFAULT_MODEL, ModelUnavailable, load, pick_device
@@ -50,6 +51,7 @@ def register(sub) -> None:
     cc.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     cc.add_argument("--out", default=str(RESULTS), help="results folder (default results)")
     cc.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    executors.add_arguments(cc)
     ce = sub.add_parser("counterexamples", help="verified inputs where each model is wrong (H-1, H-2, H-3, Rt-4)")
     ce.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
     ce.add_argument("--out", default=str(RESULTS / "counterexamples"),
@@ -110,36 +112,16 @@ def run(args) -> int:
     preset = "full" if getattr(args, "full", False) else getattr(args, "preset", "cpu")
     if getattr(args, "plan", False):
         return plan_main(args, preset, modules, out)
-    # A probe with NEEDS_MODEL = False (it trains its own models) runs once, under its LABEL,
-    # and never makes the command load a pretrained model.
-    own = [p for p in probes if not getattr(modules[p], "NEEDS_MODEL", True)]
-    per_model = [p for p in probes if p not in own]
-    for probe_name in own:
-        module = modules[probe_name]
-        try:
-            device = pick_device(args.device)
-        except ModelUnavailable as err:
-            print(f"error: {err}", file=sys.stderr)
+    try:
+        executor = executors.from_args(args)
+    except (ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        if _run_all(args, modules, probes, preset, out, executor):
             return 2
-        if not _run_probe(module, module.LABEL, module.model_info(device), device, None, preset, out):
-            return 2
-    names = [m.strip() for m in args.models.split(",") if m.strip()] or [DEFAULT_MODEL]
-    for name in names if per_model else []:
-        # A probe whose every sample is on disk and whose summary is current needs no model:
-        # a run with nothing left to do loads none.
-        todo = [p for p in per_model if not finished(modules[p], name, out, preset)]
-        for probe_name in per_model:
-            if probe_name not in todo:
-                print(f"{probe_name} on {name}: finished by an earlier run (samples, statements and code "
-                      f"unchanged)", file=sys.stderr)
-        if not todo:
-            continue
-        loaded = _load_or_report(name, args.device)
-        if loaded is None:
-            return 2
-        for probe_name in todo:
-            if not _run_probe(modules[probe_name], name, loaded.info(), loaded.device, loaded, preset, out):
-                return 2
+    finally:
+        executors.shutdown(executor)
     # The report covers every probe and model that has results in the folder, not only the
     # ones run this time: running one probe again must not drop the others' verdicts.
     collected = collect_verdicts(out)
@@ -157,6 +139,50 @@ def run(args) -> int:
     print(f"crosscheck: {len(collected)} verdicts ({', '.join(f'{n} {w}' for w, n in sorted(counts.items()))}); "
           f"the table is in {shown(out / 'CROSSCHECK.md')}")
     _update_documents(out, {"crosscheck": crosscheck_block(report)})
+    return 0
+
+
+def _run_all(args, modules: dict, probes: list[str], preset: str, out: Path, executor) -> int:
+    """Every probe asked for, on its executor (see empirical/executor.py); 2 on an error."""
+    # A probe with NEEDS_MODEL = False (it trains its own models) runs once, under its LABEL,
+    # and never makes the command load a pretrained model.
+    own = [p for p in probes if not getattr(modules[p], "NEEDS_MODEL", True)]
+    per_model = [p for p in probes if p not in own]
+    for probe_name in own:
+        module = modules[probe_name]
+        try:
+            device = executors.device_for(executor, args.device)
+        except ModelUnavailable as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        if not _run_probe(module, module.LABEL, module.model_info(device), device, None, preset, out, executor):
+            return 2
+    names = [m.strip() for m in args.models.split(",") if m.strip()] or [DEFAULT_MODEL]
+    for name in names if per_model else []:
+        # A probe whose every sample is on disk and whose summary is current needs no model:
+        # a run with nothing left to do loads none.
+        todo = [p for p in per_model if not finished(modules[p], name, out, preset)]
+        for probe_name in per_model:
+            if probe_name not in todo:
+                print(f"{probe_name} on {name}: finished by an earlier run (samples, statements and code "
+                      f"unchanged)", file=sys.stderr)
+        if not todo:
+            continue
+        # under Ray, the probes with `sample` read the model on the workers; the others here
+        remote = [p for p in todo if executor is not executors.LOCAL and executors.opted_in(modules[p])]
+        loaded = _load_or_report(name, args.device) if len(remote) < len(todo) else None
+        if len(remote) < len(todo) and loaded is None:
+            return 2
+        try:
+            on_workers = executor.remote_model(name, executors.device_for(executor, args.device)) if remote else None
+        except ModelUnavailable as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for probe_name in todo:
+            model = on_workers if probe_name in remote else loaded
+            assert model is not None
+            if not _run_probe(modules[probe_name], name, model.info(), model.device, model, preset, out, executor):
+                return 2
     return 0
 
 
@@ -321,8 +347,8 @@ def plan_main(args, preset: str, modules: dict, out: Path) -> int:
         by_model: dict[str, list] = {}
         for module in modules.values():
             for name in _targets(module, args):
-                own = sample_timing(module, name, out, preset, own_only=True)
-                if own is None or own["warm_only"]:
+                timed = sample_timing(module, name, out, preset, own_only=True)
+                if timed is None or timed["warm_only"]:
                     by_model.setdefault(name, []).append(module)
         for name, todo in by_model.items():
             own = [m for m in todo if not getattr(m, "NEEDS_MODEL", True)]
@@ -465,12 +491,15 @@ def _update_documents(out: Path, contents: dict[str, str]) -> None:
             print(f"updated {', '.join(changed)} in {shown(doc)}")
 
 
-def _run_probe(module, name: str, info: dict, device: str, loaded, preset: bool | str, out: Path) -> bool:
-    """Run one probe (resuming what is on disk), write its summary, print its verdicts."""
+def _run_probe(module, name: str, info: dict, device: str, loaded, preset: bool | str, out: Path,
+               executor=None) -> bool:
+    """Run one probe (resuming what is on disk) on `executor` (this process by default), write its
+    summary, print its verdicts."""
     preset = preset_name(preset)
     config = module.Config.preset(preset)
     try:
         run = ProbeRun(module.NAME, name, config, info, device, root=preset_root(out, preset))
+        run.executor = executor
         found = module.run(run, loaded)
     except (ConfigMismatch, CorruptResults, ModelUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)

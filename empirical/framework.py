@@ -139,6 +139,7 @@ class ProbeRun:
             write_json(saved, config_json)
         self.store = SampleStore(self.dir / "samples.jsonl")
         self._clock, self._cpu = time.time(), time.process_time()
+        self.executor = None       # where `sweep` computes samples: None is this process
 
     def pending(self, keys: list[str]) -> list[str]:
         return [k for k in keys if k not in self.store]
@@ -152,12 +153,26 @@ class ProbeRun:
         return tqdm(todo, total=total, initial=total - len(todo), desc=f"{self.probe} {self.model_name}",
                     unit="sample", leave=False, dynamic_ncols=True)
 
-    def record(self, key: str, data: dict) -> None:
+    def todo(self, keys: list[str]) -> list[str]:
+        """The keys a sweep computes: the pending ones, in the given order."""
+        return self.pending(keys)
+
+    def sweep(self, module, loaded) -> None:
+        """Compute and record every pending sample of a probe that has `sample` (see
+        empirical/executor.py), on this run's executor: in this process unless the command chose
+        Ray. Only this process writes the samples."""
+        from .executor import LOCAL
+        (self.executor or LOCAL).sweep(self, module, loaded)
+
+    def record(self, key: str, data: dict, timing: dict | None = None) -> None:
         """Keep one sample, with the wall-clock seconds it took (since the last sample, or since
-        the progress bar started) unless the probe timed it itself: `limits crosscheck --plan`
-        estimates a run's time from them."""
+        the progress bar started; `timing` when the executor measured it where it ran) unless the
+        probe timed it itself: `limits crosscheck --plan` estimates a run's time from them."""
+        if key in self.store:
+            raise ValueError(f"{self.dir}: sample {key!r} is recorded already")
         now, cpu = time.time(), time.process_time()
-        timing = {"seconds": round(now - self._clock, 2), "cpu_seconds": round(cpu - self._cpu, 2)}
+        if timing is None:
+            timing = {"seconds": round(now - self._clock, 2), "cpu_seconds": round(cpu - self._cpu, 2)}
         if "seconds" in data:                  # the probe's own (wall-clock) timing stands
             timing = {"cpu_seconds": timing["cpu_seconds"]} if self.cpu_always else {}
         self.store.append({"key": key, **timing, **data})
@@ -194,11 +209,19 @@ class TimedRun(ProbeRun):
         self.only = list(only)
         self.warm = False
 
-    def record(self, key: str, data: dict) -> None:
+    def record(self, key: str, data: dict, timing: dict | None = None) -> None:
         """The first sample of a fresh process pays for warm-up (allocations, kernels, caches): it is
         kept like any other, marked so that time estimates leave it out."""
-        super().record(key, data if self.warm else {**data, "warmup": True})
+        super().record(key, data if self.warm else {**data, "warmup": True}, timing)
         self.warm = True
+
+    def todo(self, keys: list[str]) -> list[str]:
+        pending = set(self.pending(keys))
+        return [k for k in self.only if k in pending]
+
+    def sweep(self, module, loaded) -> None:
+        super().sweep(module, loaded)
+        raise TimingDone(f"{len(self.only)} samples timed")
 
     def progress(self, keys: list[str], total: int | None = None):
         # in the order chosen (the warm-up first), not the probe's: only a few samples are timed

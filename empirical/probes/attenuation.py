@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,12 +222,15 @@ def measure(loaded, built: dict) -> dict:
     return {"length": len(ids), "pairs": out}
 
 
+def sample(key: str, config: Config, loaded) -> dict:
+    """One sample from its key alone (empirical/executor.py): the pass it names, seeded by it."""
+    i = int(key.split("pass=")[1])
+    return measure(loaded, build_pass(loaded.tokenizer, config, seed=config.seed * 1000 + i))
+
+
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
-    for key in run.progress(keys(config)):
-        i = int(key.split("pass=")[1])
-        built = build_pass(loaded.tokenizer, config, seed=config.seed * 1000 + i)
-        run.record(key, measure(loaded, built))
+    run.sweep(sys.modules[__name__], loaded)
     samples = run.samples(keys(config))
     info = loaded.info()
     curves = analytic(info["rope_theta"], info["head_dim"], info["max_positions"] or max(config.deltas),

@@ -21,6 +21,7 @@ where always answering one way errs half the time).
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -118,14 +119,22 @@ def measure(reader: Reader, tokenizer, program: Program, yes: list[int], no: lis
     }
 
 
+def setup(config: Config, loaded) -> tuple:
+    """What every sample reads (once per worker, empirical/executor.py)."""
+    return loaded, Reader(loaded), answer_tokens(loaded.tokenizer)
+
+
+def sample(key: str, config: Config, ctx) -> dict:
+    """One sample from its key alone: the program it names."""
+    loaded, reader, (yes, no) = ctx
+    fields = dict(part.split("=") for part in key.split("|"))
+    program = program_for(config, int(fields["size"]), int(fields["prog"]))
+    return measure(reader, loaded.tokenizer, program, yes, no)
+
+
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
-    reader = Reader(loaded)
-    yes, no = answer_tokens(loaded.tokenizer)
-    for key in run.progress(keys(config)):
-        fields = dict(part.split("=") for part in key.split("|"))
-        program = program_for(config, int(fields["size"]), int(fields["prog"]))
-        run.record(key, measure(reader, loaded.tokenizer, program, yes, no))
+    run.sweep(sys.modules[__name__], loaded)
     samples = run.samples(keys(config))
     verdicts = analyse(run.model_name, samples, config)
     plot(run, samples)

@@ -25,6 +25,7 @@ IE about 0; a model that reads its answer off its trace gives IE near 1.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from .. import power
@@ -116,15 +117,24 @@ def measure(reader: Reader, tokenizer, task, corrupt: tuple[int, int], max_digit
     }
 
 
+def setup(config: Config, loaded) -> tuple:
+    """What every sample reads (once per worker, empirical/executor.py)."""
+    return loaded, Reader(loaded)
+
+
+def sample(key: str, config: Config, ctx) -> dict:
+    """One sample from its key alone: the task it names, seeded by it."""
+    loaded, reader = ctx
+    fields = dict(part.split("=") for part in key.split("|"))
+    n, i = int(fields["steps"]), int(fields["task"])
+    seed = config.seed * 1_000_003 + i
+    task = arithmetic_task(seed, n)
+    return measure(reader, loaded.tokenizer, task, corruption(task, seed), config.max_digits)
+
+
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
-    reader = Reader(loaded)
-    for key in run.progress(keys(config)):
-        fields = dict(part.split("=") for part in key.split("|"))
-        n, i = int(fields["steps"]), int(fields["task"])
-        seed = config.seed * 1_000_003 + i
-        task = arithmetic_task(seed, n)
-        run.record(key, measure(reader, loaded.tokenizer, task, corruption(task, seed), config.max_digits))
+    run.sweep(sys.modules[__name__], loaded)
     samples = run.samples(keys(config))
     verdicts = analyse(run.model_name, samples, config)
     plot(run, samples)

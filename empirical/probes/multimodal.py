@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ import numpy as np
 from checker.statements import load_statement
 
 from .. import power
+from ..executor import Placement
 from ..framework import ProbeRun, Verdict, preset_name
 from ..stats import bootstrap_mean, linear_fit
 
@@ -226,17 +228,30 @@ def model_info(device: str) -> dict:
             "source_sha256": None, "quantization": "float32", "device": device}
 
 
-def run(run: ProbeRun, loaded=None) -> list[Verdict]:
+class Trainer:
+    """What every training reads: the held-out data and the device (once per worker)."""
+
+    def __init__(self, config: Config, device: str):
+        self.held_out, self.device = eval_data(config)[1], device
+
+
+def setup(config: Config, loaded) -> Trainer:
+    """(empirical/executor.py) `loaded` stands for the device: no pretrained model is read."""
+    return Trainer(config, loaded.device)
+
+
+def sample(key: str, config: Config, trainer: Trainer) -> dict:
+    """One training from its key alone (seeded by it)."""
     from ..multimodal.train import train
+    spec = train_spec(key, config)
+    result = train(spec, trainer.held_out, trainer.device)
+    return {**parse(key), "d": spec.model.d, "layers": spec.model.layers, "heads": spec.model.heads,
+            "lr": spec.lr, "steps": spec.steps, "text_fraction": spec.data.text_fraction, **result}
+
+
+def run(run: ProbeRun, loaded=None) -> list[Verdict]:
     config: Config = run.config
-    device = getattr(loaded, "device", None) or run.device
-    _, held_out = eval_data(config)
-    for key in run.progress(keys(config)):
-        spec = train_spec(key, config)
-        result = train(spec, held_out, device)
-        run.record(key, {**parse(key), "d": spec.model.d, "layers": spec.model.layers,
-                         "heads": spec.model.heads, "lr": spec.lr, "steps": spec.steps,
-                         "text_fraction": spec.data.text_fraction, **result})
+    run.sweep(sys.modules[__name__], loaded if loaded is not None else Placement(run.device))
     samples = {s["key"]: s for s in run.samples(keys(config))}
     analysis = analyse_samples(config, samples)
     verdicts = verdicts_from(run.model_name, analysis)

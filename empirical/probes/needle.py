@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -164,21 +165,38 @@ def _round(h):
     return None if h is None else {k: (v if isinstance(v, int) else float(f"{v:.7g}")) for k, v in h.items()}
 
 
+def batches(todo: list[str], config: Config) -> list[list[str]]:
+    """The prompts of one filler stream (one repeat) together: they share everything before the
+    needle (empirical/executor.py runs a batch in one worker)."""
+    streams: dict[str, list[str]] = {}
+    for key in todo:
+        streams.setdefault(key.split("|rep=")[1], []).append(key)
+    return list(streams.values())
+
+
+def sample_batch(batch: list[str], config: Config, loaded):
+    """The prompts of one stream, visited so that each prefix extends the last one, only the
+    branches run (empirical/prefix.py) on a cache that starts empty for every batch: a sample
+    depends on its batch's pending keys, never on what ran before it."""
+    prompts = {key: prompt_for(loaded.tokenizer, key, config) for key in batch}
+    runner = PrefixRunner(loaded.model) if prefix_supported(loaded.model) else None
+    if runner is not None:
+        batch = [batch[i] for i in prefix_order([prompts[k].ids[:prompts[k].needle_span[0]] for k in batch])]
+    for key in batch:
+        yield key, measure(loaded, prompts[key], config.answer_tokens, runner)
+
+
+def sample(key: str, config: Config, loaded) -> dict:
+    """One prompt alone (a batch of one)."""
+    ((_, data),) = sample_batch([key], config, loaded)
+    return data
+
+
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
     for length in config.lengths:
         check_context(loaded, length)
-    todo = run.pending(keys(config))
-    prompts = {key: prompt_for(loaded.tokenizer, key, config) for key in todo}
-    # Prompts of one filler stream share everything before the needle: visit them so each
-    # prefix extends the last one and run only the branches (empirical/prefix.py).
-    runner = PrefixRunner(loaded.model) if prefix_supported(loaded.model) else None
-    if runner is not None:
-        ordered = [todo[i] for i in prefix_order([prompts[k].ids[:prompts[k].needle_span[0]] for k in todo])]
-    else:
-        ordered = todo
-    for key in run.progress(ordered, total=len(keys(config))):
-        run.record(key, measure(loaded, prompts[key], config.answer_tokens, runner))
+    run.sweep(sys.modules[__name__], loaded)
     samples = run.samples(keys(config))
     verdicts = analyse(run.model_name, samples, config)
     # Delta_lse = c0 + c1 ln N for every head that sees the needle, ranked by needle mass.

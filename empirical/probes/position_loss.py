@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -221,15 +222,19 @@ def measure(loaded, seq: dict) -> dict:
     return {"length": len(ids), "loss": [round(float(v), 4) for v in loss], "reminders": reminders}
 
 
+def sample(key: str, config: Config, loaded) -> dict:
+    """One sample from its key alone (empirical/executor.py): the sequence it names, seeded by it."""
+    reminders = max(4, config.reminders_per_1k * config.length // 1024)
+    i = int(key.split("seq=")[1])
+    seq = build_sequence(loaded.tokenizer, config.length, reminders, config.near_fraction,
+                         seed=config.seed * 1000 + i)
+    return measure(loaded, seq)
+
+
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
     check_context(loaded, config.length)
-    reminders = max(4, config.reminders_per_1k * config.length // 1024)
-    for key in run.progress(keys(config)):
-        i = int(key.split("seq=")[1])
-        seq = build_sequence(loaded.tokenizer, config.length, reminders, config.near_fraction,
-                             seed=config.seed * 1000 + i)
-        run.record(key, measure(loaded, seq))
+    run.sweep(sys.modules[__name__], loaded)
     samples = run.samples(keys(config))
     verdicts = analyse(run.model_name, samples, config)
     verdicts.append(effective_length_verdict(run, loaded.info()))

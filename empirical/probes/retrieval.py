@@ -27,6 +27,7 @@ Four measurements, one sample per (question, condition):
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -254,11 +255,19 @@ def measure(pipe: Pipeline, key: str, config: Config) -> dict:
     raise ValueError(f"unknown sample key {key!r}")
 
 
+def setup(config: Config, loaded) -> Pipeline:
+    """The corpus, its index and the reader (once per worker, empirical/executor.py)."""
+    return Pipeline(loaded, fact_corpus(config.people, config.seed), config)
+
+
+def sample(key: str, config: Config, pipe: Pipeline) -> dict:
+    """One sample from its key alone."""
+    return measure(pipe, key, config)
+
+
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
-    pipe = Pipeline(loaded, fact_corpus(config.people, config.seed), config)
-    for key in run.progress(keys(config)):
-        run.record(key, measure(pipe, key, config))
+    run.sweep(sys.modules[__name__], loaded)
     samples = run.samples(keys(config))
     verdicts = analyse(run.model_name, samples, config)
     plot(run, samples, config)

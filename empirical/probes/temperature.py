@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -137,7 +138,7 @@ def stop_ids(loaded) -> set[int]:
     return ids
 
 
-def sample(model, prompt: list[int], n: int, temperature: float, max_new: int, seed: int) -> list[list[int]]:
+def draw(model, prompt: list[int], n: int, temperature: float, max_new: int, seed: int) -> list[list[int]]:
     """n continuations of one prompt, drawn as one batch with the KV cache; temperature 0 is
     greedy (computed once, repeated n times)."""
     rows = 1 if temperature == 0 else n
@@ -194,20 +195,29 @@ def diversity(answers: list[list[int]]) -> float:
     return sum(edit_distance(a, b) / max(len(a), len(b), 1) for a, b in pairs) / len(pairs)
 
 
+def setup(config: Config, loaded) -> tuple:
+    """The model and its stop tokens (once per worker, empirical/executor.py)."""
+    return loaded, stop_ids(loaded)
+
+
+def sample(key: str, config: Config, ctx) -> dict:
+    """One sample from its key alone: the question and temperature it names, seeded by them."""
+    loaded, stops = ctx
+    tokenizer = loaded.tokenizer
+    fields = dict(part.split("=") for part in key.split("|"))
+    t, q = float(fields["T"]), int(fields["q"])
+    question, accepted = QUESTIONS[q]
+    seed = config.seed * 1_000_003 + q * 1009 + round(t * 1000)
+    raw = draw(loaded.model, prompt_ids(tokenizer, question), config.samples, t, config.max_new_tokens, seed)
+    answers = [cut(r, stops) for r in raw]
+    texts = [answer_text(tokenizer, a) for a in answers]
+    return {"temperature": t, "question": question, "accepted": list(accepted), "answers": texts,
+            "tokens": answers, "correct": [is_correct(x, accepted) for x in texts]}
+
+
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
-    tokenizer, stops = loaded.tokenizer, stop_ids(loaded)
-    for key in run.progress(keys(config)):
-        fields = dict(part.split("=") for part in key.split("|"))
-        t, q = float(fields["T"]), int(fields["q"])
-        question, accepted = QUESTIONS[q]
-        seed = config.seed * 1_000_003 + q * 1009 + round(t * 1000)
-        raw = sample(loaded.model, prompt_ids(tokenizer, question), config.samples, t, config.max_new_tokens, seed)
-        answers = [cut(r, stops) for r in raw]
-        texts = [answer_text(tokenizer, a) for a in answers]
-        run.record(key, {"temperature": t, "question": question, "accepted": list(accepted),
-                         "answers": texts, "tokens": answers,
-                         "correct": [is_correct(x, accepted) for x in texts]})
+    run.sweep(sys.modules[__name__], loaded)
     samples = run.samples(keys(config))
     points = sweep(samples)
     verdicts = analyse(run.model_name, points)

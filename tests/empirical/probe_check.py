@@ -22,7 +22,7 @@ def run_twice(module, config, loaded, root):
     first.finish(verdicts)
 
     class NoRecord(ProbeRun):
-        def record(self, key, data):
+        def record(self, key, data, timing=None):
             raise AssertionError(f"resumed run recorded {key}")
 
     again = NoRecord(module.NAME, loaded.name, config, loaded.info(), loaded.device, root=root)

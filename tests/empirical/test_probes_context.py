@@ -116,5 +116,5 @@ def test_temperature_tiny(smollm2, tmp_path):
     # seeded: the same cell drawn again gives the same answers
     q, accepted = temperature.QUESTIONS[0]
     ids = temperature.prompt_ids(smollm2.tokenizer, q)
-    one = temperature.sample(smollm2.model, ids, 2, 1.0, 4, seed=7)
-    assert one == temperature.sample(smollm2.model, ids, 2, 1.0, 4, seed=7)
+    one = temperature.draw(smollm2.model, ids, 2, 1.0, 4, seed=7)
+    assert one == temperature.draw(smollm2.model, ids, 2, 1.0, 4, seed=7)
