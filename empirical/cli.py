@@ -25,7 +25,7 @@ from .store import CorruptResults, write_json
 
 # Probe modules in the order they run; each confronts the statement ids it lists.
 PROBES = ["needle", "attenuation", "position_loss", "mediation", "halting", "retrieval", "temperature",
-          "multimodal"]
+          "multimodal", "abstention", "traces", "diagonal"]
 MODELS = ["smollm2", "gemma3"]
 
 
@@ -614,6 +614,10 @@ def markdown(verdicts: list[dict], command: str = "make crosscheck") -> str:
     for v in sorted(verdicts, key=lambda v: (v["theorem"], v["probe"], v["model"])):
         lines.append(f"| {v['theorem']} | {v['probe']} | {v['model']} | {v.get('preset', 'cpu')} | "
                      f"{v['verdict']}{_needed(v)} | {_n(v)} | {_interval(v)} | {v['text'].replace('|', '/')} |")
+    from .coverage import coverage_markdown
+    lines += ["", "## Coverage: every statement id of the paper", "",
+              "Each id with the verdicts of its rows, or, where no measurement confronts it, the reason.", "",
+              coverage_markdown(verdicts).rstrip()]
     return "\n".join(lines) + "\n"
 
 

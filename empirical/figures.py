@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .coverage import coverage_compact
+
 MODEL_NAMES = {"smollm2": "SmolLM2-135M", "gemma3": "Gemma 3 270M", "trained-here": "trained here"}
 
 
@@ -28,7 +30,9 @@ def crosscheck_block(data: dict) -> str:
     total = len(verdicts)
     decided = sum(v["verdict"] in ("consistent", "violated") for v in verdicts)
     lines += ["", f"{total} verdicts: {decided} consistent or violated, {total - decided} inconclusive "
-                  f"({_presets(data)}); every number and interval is in `results/CROSSCHECK.md`."]
+                  f"({_presets(data)}); every number and interval is in `results/CROSSCHECK.md`.", "",
+              "Coverage, every statement id of the paper (a reason for each id no measurement confronts: "
+              "`results/CROSSCHECK.md`):", "", coverage_compact(verdicts).rstrip()]
     return "\n".join(lines) + "\n"
 
 
