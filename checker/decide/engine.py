@@ -17,11 +17,12 @@ import math
 import time
 from fractions import Fraction
 
-from checker.decide import boxes
+from checker.decide import bounds, boxes
 from checker.decide import budget as budget_
 from checker.decide import evaluator as E
 from checker.decide import transform as T
 from checker.decide.counterexamples import Counterexamples, samples_for_limits
+from checker.decide.eliminate import eliminate
 from checker.decide.instances import Instances
 from checker.decide.outcome import DEFAULT_TIMEOUT, CheckError, Instance, Options, Outcome, as_term, value_text  # noqa: F401
 from checker.decide.queries import Queries, safe_name
@@ -32,6 +33,8 @@ from checker.language.elaborate import CoreCheck, CoreTheorem
 from checker.verdict import CheckResult, Status
 
 BOX_SECONDS = 8.0           # interval bisection's share of a check (at most the budget left)
+BOUNDS_SECONDS = (1.0, 1.5, 2.0)   # Z3's time on the query with polynomial bounds, per level
+BOUNDS_TOTAL = 4.0                 # and in all, before interval bisection takes over
 QUANTIFIED_FIRST = 1_000   # function points above which a witness is first tried with quantifiers kept
 ENUMERATION_LIMIT = 20_000  # values of a finite check tried one by one when one query fails
 
@@ -92,6 +95,7 @@ class CheckRunner(Instances, Queries, Counterexamples):
         """Two queries: can the claim be undefined, and can it be false where defined?"""
         basis: set[str] = set()
         method = "simplification"
+        steps: list[str] = []
         for part in parts:
             try:
                 query, sigs, side = self.build_query(inst, claim, part, unroll)
@@ -105,7 +109,8 @@ class CheckRunner(Instances, Queries, Counterexamples):
                 return outcome
             basis |= outcome.basis
             method = outcome.method
-        return Outcome("holds", method, basis=basis)
+            steps += outcome.steps
+        return Outcome("holds", method, basis=basis, steps=steps)
 
     def decide_query(self, inst, query, sigs, side, label, confirm, part="false") -> Outcome:
         ground = not C.free_vars(query) and not C.free_functions(query) and not side
@@ -145,6 +150,9 @@ class CheckRunner(Instances, Queries, Counterexamples):
             if not (self.check.kind == "symbolic" and confirm):
                 return Outcome("unknown", "z3", str(err))
             reason, steps = str(err), []
+            bounded = self.decide_bounds(inst, query, sigs, side, label)
+            if bounded is not None:
+                return bounded
             boxed = self.decide_boxes(inst, query, side)
             if boxed is not None:
                 return boxed
@@ -165,7 +173,8 @@ class CheckRunner(Instances, Queries, Counterexamples):
                                basis={"z3", "facts"})
             return Outcome("holds", "z3", basis={"z3"})
         if result.status == "unknown":
-            boxed = self.decide_boxes(inst, query, side) if confirm else None
+            boxed = (self.decide_bounds(inst, query, sigs, side, label) or self.decide_boxes(inst, query, side)) \
+                if confirm else None
             return boxed or Outcome("unknown", "z3", result.reason)
         if not confirm:
             return Outcome("fails", "z3", basis={"z3"})
@@ -196,6 +205,48 @@ class CheckRunner(Instances, Queries, Counterexamples):
             return Outcome("unknown", "z3", f"the solver's counterexample ({text}) was not confirmed "
                            f"by the exact evaluator: {why}")
         return Outcome("fails", "z3, re-checked by the exact evaluator", why, cex, text, basis={"z3", "evaluator"})
+
+    def decide_bounds(self, inst: Instance, query: C.Term, sigs, side: list, label: str) -> Outcome | None:
+        """A symbolic check's query with exp, ln, sin, cos replaced by variables between
+        polynomial bounds (`bounds.py`), at rising levels: `holds` when Z3 finds a bounded
+        query unsatisfiable; `fails` when a model's point is confirmed by the exact evaluator
+        on the original statement (any other model refutes nothing); None otherwise."""
+        if self.check.kind != "symbolic" or C.free_functions(query):
+            return None
+        saved = self.query_timeout
+        stop = time.monotonic() + BOUNDS_TOTAL
+        try:
+            for level, seconds in zip(bounds.LEVELS, BOUNDS_SECONDS):
+                if level > 2 and len(C.free_vars(query)) > 1:
+                    break   # the highest degrees are for one variable: nlsat may overrun its limit on more
+                if time.monotonic() + seconds > stop:
+                    break
+                bounded = bounds.bounded(query, level)
+                if bounded is None:
+                    return None
+                self.query_timeout = seconds
+                try:
+                    elimination = eliminate(bounded.formula, C.free_vars(bounded.formula))
+                    result, _ = self.solve_eliminated(bounded.formula, elimination, sigs, side,
+                                                      f"{label}, polynomial bounds (level {level})")
+                except C.Unsupported:
+                    return None
+                if result.status == "unsat":
+                    return Outcome("holds", f"z3, with polynomial bounds of level {level}",
+                                   steps=[bounded.step(level)], basis={"z3", "bounds"})
+                if result.status == "sat":
+                    try:
+                        values, env = self.counterexample(inst, result, elimination)
+                        ok, why = self.confirm(env, inst)
+                    except (C.Unsupported, EvaluationError, Undecided):
+                        continue
+                    if ok:
+                        cex, text = self.describe(values, env)
+                        return Outcome("fails", "z3 on polynomial bounds, re-checked by the exact evaluator", why,
+                                       cex, text, basis={"z3", "evaluator"})
+        finally:
+            self.query_timeout = saved
+        return None
 
     def decide_boxes(self, inst: Instance, query: C.Term, side: list) -> Outcome | None:
         """Interval bisection (`boxes.py`) on a symbolic check's query that Z3 could not decide:
