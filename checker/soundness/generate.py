@@ -928,12 +928,29 @@ def t_names(g: Gen):
 def t_transcendental(g: Gen):
     """Univariate and bivariate exp/ln/sqrt/sin/cos inequalities over intervals, each a textbook
     bound or its near miss (the bound moved by a constant, false where the true one is tight):
-    the ground of interval bisection (`decide/boxes.py`)."""
+    the ground of interval bisection (`decide/boxes.py`) and of the polynomial bounds
+    (`decide/bounds.py`: poles at excluded ends, several exps of one argument)."""
     x = g.name("x", "t", "u")
     b = g.pick(F(1, 2), F(1), F(3, 2), F(2), F(3))
     eps = g.pick(F(1, 100), F(1, 1000), F(1, 10**6))
-    kind = g.pick("sin", "cos", "ln1p", "expinv", "expsum", "amgm", "xlnx", "coscos", "sqrt1p", "explin")
-    if kind == "sin":
+    kind = g.pick("sin", "cos", "ln1p", "expinv", "expsum", "amgm", "xlnx", "coscos", "sqrt1p", "explin",
+                  "pade", "exphalf", "lnrecip")
+    if kind == "pade":
+        # a pole at the excluded end and a tight point at 0: the polynomial bounds' ground (bounds.py)
+        g.real(x, "[0, 2)")
+        g.hint(x, F(0))
+        g.either(f"exp({x}) <= (2 + {x})/(2 - {x})", f"exp({x}) <= (2 + {x})/(2 - {x}) - {R(eps)}")
+    elif kind == "exphalf":
+        # two exps of one core, tight at the excluded end 0
+        g.real(x, f"(0, {R(b + 1)}]")
+        g.hint(x, F(1, 1000))
+        g.either(f"{x} * exp({x}/2) < exp({x}) - 1", f"{x} * exp({x}/2) + {R(eps)} < exp({x}) - 1")
+    elif kind == "lnrecip":
+        # ln near its singular end 0 and tight at 1
+        g.real(x, f"(0, {R(b + 1)}]")
+        g.hint(x, F(1))
+        g.either(f"ln({x}) <= {x} - 1", f"ln({x}) <= {x} - 1 - {R(eps)}")
+    elif kind == "sin":
         g.real(x, f"[0, {R(b)}]")
         g.hint(x, F(0))
         g.either(f"sin({x}) <= {x}", f"sin({x}) <= {x} - {R(eps)}")
