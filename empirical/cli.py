@@ -51,6 +51,9 @@ def register(sub) -> None:
     cc.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     cc.add_argument("--out", default=str(RESULTS), help="results folder (default results)")
     cc.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    cc.add_argument("--cost-model", action="store_true",
+                    help="the preset's wall time on 1, 8 and 64 Ray workers from the samples' recorded seconds, "
+                         "with what stops the scaling (results/PRESET/cluster.json, docs/CLUSTER.md); runs no probe")
     executors.add_arguments(cc)
     ce = sub.add_parser("counterexamples", help="verified inputs where each model is wrong (H-1, H-2, H-3, Rt-4)")
     ce.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
@@ -60,6 +63,7 @@ def register(sub) -> None:
     ce.add_argument("--max-queries", type=int, default=60, help="queries tried per model and decoding (default 60)")
     ce.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     ce.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    executors.add_arguments(ce)
     ce.add_argument("--export-only", action="store_true",
                     help="only rewrite the lm-eval export (OUT/lm_eval) from OUT/counterexamples.jsonl")
     rp = sub.add_parser("replay", help="re-run a counterexample file and report which failures reproduce")
@@ -112,6 +116,9 @@ def run(args) -> int:
     preset = "full" if getattr(args, "full", False) else getattr(args, "preset", "cpu")
     if getattr(args, "plan", False):
         return plan_main(args, preset, modules, out)
+    if getattr(args, "cost_model", False):
+        from .cluster import main as cost_model_main
+        return cost_model_main(args, preset, modules, out)
     try:
         executor = executors.from_args(args)
     except (ValueError, RuntimeError) as err:
@@ -541,11 +548,7 @@ def collect_verdicts(out: Path) -> list[dict]:
 def counterexamples_main(args) -> int:
     """Diagonal records (H-1, H-2) per model, searched ones (H-3, Rt-4) where that module exists,
     one JSONL of records and its lm-evaluation-harness export."""
-    from collections import Counter
-
-    from .counterexamples import write_records
     from .diagonal import Diagonal
-    from .export import export
     out = Path(args.out)
     if args.export_only:
         return export_main(out)
@@ -555,6 +558,20 @@ def counterexamples_main(args) -> int:
         searched = importlib.import_module("empirical.searched")
         if not hasattr(searched, "run"):
             searched = None
+    try:
+        executor = executors.from_args(args)
+    except (ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if executor is not executors.LOCAL:
+        try:
+            records = _counterexamples_on_ray(executor, args, names, searched, out)
+        except ModelUnavailable as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        finally:
+            executors.shutdown(executor)
+        return _write_counterexamples(out, names, records, {})
     diagonal = Diagonal(b=args.b, max_queries=args.max_queries)
     records = []
     tokenizers = {}
@@ -568,6 +585,45 @@ def counterexamples_main(args) -> int:
         if searched is not None:
             records += list(searched.run(loaded, out) or [])
         print(f"  {name}: {time.time() - started:.0f} s so far", file=sys.stderr)
+    return _write_counterexamples(out, names, records, tokenizers, started)
+
+
+def _counterexamples_on_ray(executor, args, names: list[str], searched, out: Path) -> list:
+    """The same records as a local run, the queries asked on Ray workers: the diagonal construction
+    runs here and asks a wave of queries (one per worker) ahead of where it stands; each model's
+    searches run side by side, one per worker. Only this process writes."""
+    from . import diagonal as diagonal_module
+    from .counterexamples import Record, write_records
+    from .diagonal import Diagonal
+    device = executors.device_for(executor, args.device)
+
+    def ask(model, decoding, indices):
+        got = executor.map(diagonal_module, decoding, model, device, [f"n={i}" for i in indices])
+        return {int(k.split("=")[1]): (d["output"], d["failed"], d["again"]) for k, d in got.items()}
+
+    remote = {name: executor.remote_model(name, device) for name in names}
+    diagonal = Diagonal(b=args.b, max_queries=args.max_queries, ask=ask,
+                        wave=len(executor.pool(names[0], device)))
+    records: list = []
+    started = time.time()
+    for name in names:
+        records += diagonal.run_model(remote[name], name)
+        if searched is not None and hasattr(searched, "sample"):
+            found = executor.map(searched, searched.Budget(), name, device, list(searched.SEARCHES))
+            mine = [Record(**r) for key in searched.SEARCHES for r in found[key]["records"]]
+            write_records(out / f"searched-{searched._slug(name)}.jsonl", mine)
+            records += mine
+        print(f"  {name}: {time.time() - started:.0f} s so far (Ray)", file=sys.stderr)
+    return records
+
+
+def _write_counterexamples(out: Path, names: list[str], records: list, tokenizers: dict,
+                           started: float | None = None) -> int:
+    from collections import Counter
+
+    from .counterexamples import write_records
+    from .export import export
+    started = started or time.time()
     path = out / "counterexamples.jsonl"
     write_records(path, records)
     data, config = export(records, out / "lm_eval", tokenizers=tokenizers, source=path)

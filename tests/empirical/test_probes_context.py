@@ -77,8 +77,9 @@ def test_position_loss_tiny(smollm2, tmp_path):
     # a fake needle result beside it gives the C-4 verdict
     needle = tmp_path / "needle" / "smollm2"
     needle.mkdir(parents=True)
+    # eight prompts per length: the fall from 8/8 to 0/8 is significant (Fisher p < 0.001)
     rows = [{"key": f"N={n}|r={i}", "length": n, "correct": ok}
-            for i, (n, ok) in enumerate(((256, True), (1024, True), (4096, False)))]
+            for n, ok in ((256, True), (1024, True), (4096, False)) for i in range(8)]
     (needle / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     config = position_loss.Config(length=256, sequences=1, reminders_per_1k=32, near_fraction=1 / 8)
     verdicts, _ = run_twice(position_loss, config, smollm2, tmp_path)
@@ -118,3 +119,26 @@ def test_temperature_tiny(smollm2, tmp_path):
     ids = temperature.prompt_ids(smollm2.tokenizer, q)
     one = temperature.draw(smollm2.model, ids, 2, 1.0, 4, seed=7)
     assert one == temperature.draw(smollm2.model, ids, 2, 1.0, 4, seed=7)
+
+
+def test_c4_needs_a_significant_drop_not_a_point_reading(tmp_path):
+    """RULER's point reading puts the effective length below the nominal one on a single prompt
+    per length, but that is no evidence: the verdict stays inconclusive and names the sample that
+    would decide it; eight prompts per length with the same fall decide it."""
+    from types import SimpleNamespace
+
+    def verdict(per_length: int):
+        folder = tmp_path / str(per_length)
+        (folder / "needle" / "m").mkdir(parents=True)
+        (folder / "position_loss" / "m").mkdir(parents=True)
+        rows = [{"key": f"N={n}|r={i}", "length": n, "correct": ok}
+                for n, ok in ((256, True), (1024, True), (4096, False)) for i in range(per_length)]
+        (folder / "needle" / "m" / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        run = SimpleNamespace(dir=folder / "position_loss" / "m", model_name="m")
+        return position_loss.effective_length_verdict(run, {"max_positions": 8192})
+
+    one = verdict(1)
+    assert one.verdict == "inconclusive" and "not significant on 1 prompts" in one.text
+    assert one.needed is not None and one.needed > 1
+    eight = verdict(8)
+    assert eight.verdict == "consistent" and eight.numbers["fisher_p"] < 0.001 and eight.n == 8
