@@ -27,6 +27,7 @@ from checker.decide import evaluator as E
 from checker.decide.numeric import Numeric
 from checker.errors import CheckerError, EvaluationError, Undecided, UsageError
 from checker.language import core as C
+from checker.language import syntax as S
 from checker.language.elaborate import CoreTheorem
 from checker.language.parser import parse_source
 from checker.language.printer import theorem_to_source
@@ -270,12 +271,23 @@ def _index(folder: str) -> dict[str, tuple[Path, int]]:
 @lru_cache(maxsize=8)
 def _index_of(files: tuple) -> dict[str, tuple[Path, int]]:
     out = {}
-    for name, _ in files:
-        path = Path(name)
-        module = parse_source(path.read_text(encoding="utf-8"), str(path))
-        for i, t in enumerate(module.theorems):
-            out[t.id] = (path, i)
+    for name, mtime in files:
+        for i, t in enumerate(_parsed(name, mtime).theorems):
+            out[t.id] = (Path(name), i)
     return out
+
+
+@lru_cache(maxsize=64)
+def _parsed(file: str, mtime: int) -> S.Module:
+    """A file's surface syntax, parsed once per version of the file (mtime)."""
+    return parse_source(Path(file).read_text(encoding="utf-8"), file)
+
+
+@lru_cache(maxsize=64)
+def _elaborated(file: str, mtime: int) -> dict[str, CoreTheorem]:
+    """A file's theorems in the core, by id, elaborated once per version of the file: every
+    statement of a file is loaded from the one elaboration."""
+    return {t.id: t for t in load_files([Path(file)])}
 
 
 def statement_ids(folder: Path | None = None) -> list[str]:
@@ -298,10 +310,8 @@ def load_statement(statement_id: str, folder: str | None = None) -> Statement:
 
 @lru_cache(maxsize=128)
 def _load(statement_id: str, file: str, position: int, mtime: int) -> Statement:
-    path = Path(file)
-    theorems = load_files([path])
-    core = next(t for t in theorems if t.id == statement_id)
-    surface = parse_source(path.read_text(encoding="utf-8"), str(path)).theorems[position]
+    core = _elaborated(file, mtime)[statement_id]
+    surface = _parsed(file, mtime).theorems[position]
     text = theorem_to_source(surface)
     return Statement(statement_id, core.title, text, hashlib.sha256(text.encode()).hexdigest(), core)
 
