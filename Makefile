@@ -71,6 +71,7 @@ reliability: $(VENV)/.dev          ## soundness against the oracle, fuzzing, cvc
 
 bench: $(VENV)/.dev $(VENV)/.empirical  ## speed, memory and reach against baselines: bench/RESULTS.md
 	$(LIMITS) bench
+	$(PY) -m bench.transcendental
 
 bench-transcendental: $(VENV)/.checker  ## MetiTarski problems and false variants: bench/transcendental/RESULTS.md
 	$(PY) -m bench.transcendental

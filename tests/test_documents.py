@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.report import headline_block
+from bench.transcendental.report import block as transcendental_block
 from checker.reports import blocks
 from checker.reports.figures import reliability_block, verify_block
 from empirical.figures import counterexamples_block, crosscheck_block, plan_block, plan_total_block, read_jsonl
@@ -28,6 +29,8 @@ def _renderers():
         "bench": lambda: headline_block(json.loads((ROOT / "bench" / "results.json").read_text())),
         "reliability": lambda: reliability_block(json.loads((ROOT / "results" / "reliability.json").read_text())),
         "verify": _verify,
+        "transcendental": lambda: transcendental_block(
+            json.loads((ROOT / "bench" / "transcendental" / "results.json").read_text())),
         **{f"plan-{preset}{part}": (lambda preset=preset, render=render:
                                     render(json.loads((ROOT / "results" / preset / "plan.json").read_text())))
            for preset in ("standard", "full") for part, render in (("", plan_block), ("-total", plan_total_block))},
