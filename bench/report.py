@@ -1,6 +1,8 @@
 """bench/RESULTS.md from the saved sections: the targets first, then every measurement."""
 from __future__ import annotations
 
+from . import verify_profile
+
 GiB = 1 << 30
 MiB = 1 << 20
 
@@ -103,7 +105,9 @@ def peers_table(p: dict) -> list[str]:
 def targets(state: dict) -> list[dict]:
     s = state["sections"]
     rows = []
-    if "verify" in s:
+    if "verify" in s and "cpu_seconds" in s["verify"]["make_verify"]["cold"]:
+        rows += verify_profile.targets(s["verify"]["make_verify"])
+    elif "verify" in s:  # a run measured before the tree's CPU and memory were (issue 21)
         warm = s["verify"]["make_verify"]["warm"]["seconds"]
         ok = warm < 20 and s["verify"]["make_verify"]["warm"]["exit"] == 0
         rows.append({"what": "warm `make verify`, whole corpus", "target": "< 20 s",
@@ -163,6 +167,29 @@ def targets(state: dict) -> list[dict]:
     return rows
 
 
+def executor_table(e: dict) -> list[str]:
+    """Section 6: `--executor local` against `--executor ray` (bench/executor_child.py)."""
+    return ["## 6. Executors: one process against Ray workers", "",
+            f"The halting probe on SmolLM2, {e['samples']} samples (sizes {', '.join(map(str, e['sizes']))}, "
+            f"{e['programs']} programs each). Local: one process, {e['local_threads']} torch threads. Ray: a local "
+            f"instance with {e['workers']} workers of {e['worker_threads']} thread each, every sample a task "
+            "(`--executor ray --workers 2`); the driver records. Both with the model loaded already; Ray's start "
+            "and the workers' loading are counted apart.", "",
+            "| | local | Ray, 2 x 1 thread | ratio |", "|---|---|---|---|",
+            f"| sweep, seconds | {e['local_seconds']:.1f} | {e['ray_seconds']:.1f} | "
+            f"{e['local_seconds'] / e['ray_seconds']:.2f}x |",
+            f"| seconds in samples, summed where they ran | {e['local_sample_seconds']:.1f} | "
+            f"{e['worker_sample_seconds']:.1f} | |",
+            f"| start (Ray) and loading on the workers, seconds | | {e['ray_start_seconds']:.1f} + "
+            f"{e['ray_loading_seconds']:.1f} | |", "",
+            f"Ray's overhead per task: {e['empty_call_seconds'] * 1000:.1f} ms for the round trip of an empty actor "
+            f"call; {e['overhead_per_task_seconds']:.2f} s of the workers' time per task outside their samples in "
+            "the sweep (the round trip, shipping the record, and a worker idle at the end while the other finishes). "
+            f"Samples identical to the local run's (timing fields left out): {'yes' if e['identical'] else '**no**'}. "
+            f"Load average during the run {e['load_average']:.1f} on {e.get('cores', '?')} cores "
+            "(the machine is shared).", ""]
+
+
 def headline_block(state: dict) -> str:
     """The targets table, for the README's `bench` block (written by `limits bench`)."""
     lines = ["| measurement | target | measured | met |", "|---|---|---|---|"]
@@ -202,7 +229,18 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
     if missed:
         out += ["", "Missed:"] + [f"- {r['what']}: {r['why']}." for r in missed]
     out.append("")
-    if "verify" in s:
+    if "verify" in s and "cpu_seconds" in s["verify"]["make_verify"]["cold"]:
+        v = s["verify"]
+        mv, imp = v["make_verify"], v["import"]
+        out += ["## 1. Verify", "",
+                f"`make verify` over {mv['checks']} checks of {mv['theorems']} theorems (necessity, tightness, the "
+                "cvc5 re-check and the catalogue included), cold (no build folder, no result cache, no bytecode) "
+                "and then warm:", ""] + verify_profile.markdown(mv) + [
+                "Importing the checker (`checker.api`, `checker.engine`, `checker.cli`) takes "
+                f"{imp['seconds'] * 1000:.0f} ms "
+                f"(median of {len(imp['runs'])} fresh interpreters); torch or transformers imported: "
+                f"{'**yes**' if imp['torch_imported'] else 'no'}.", ""]
+    elif "verify" in s:
         v = s["verify"]
         mv, imp = v["make_verify"], v["import"]
         out += ["## 1. Verify", "",
@@ -325,6 +363,8 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
             out.append(f"| {p['N']} | {p['seconds']:.2f} | {p['flops'] / 1e9:.1f} | {p['rate'] / 1e9:.1f} | "
                        f"{p['share_of_matmul']:.0%} |")
         out.append("")
+    if "executor" in s:
+        out += executor_table(s["executor"])
     total = sum(sec.get("section_seconds", 0) for sec in s.values())
     out += [f"Sections took {total / 60:.1f} min in all.", ""]
     return "\n".join(out), missed

@@ -130,9 +130,17 @@ def section_peers(args) -> dict:
     return out
 
 
+def section_executor(args) -> dict:
+    """The local executor against Ray with two single-threaded workers (empirical/executor.py), on
+    the halting probe's samples: wall time, identity of the samples, Ray's overhead per task."""
+    sizes, programs = ("3,6", 2) if args.quick else ("3,6,10,14", 4)
+    return _child([sizes, str(programs), str(STATE / "executor")], args.threads, timeout=3600,
+                  module="bench.executor_child")
+
+
 SECTIONS = {"verify": section_verify, "reach": section_reach, "encodings": section_encodings,
             "attention": section_attention, "peers": section_peers, "sweep": section_sweep,
-            "flops": section_flops}
+            "flops": section_flops, "executor": section_executor}
 
 
 def register(sub) -> None:

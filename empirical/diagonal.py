@@ -136,9 +136,12 @@ class Diagonal:
     """Runs the construction across the family; call `run_model` once per loaded model, in
     family order, so the H-1 inputs stay distinct and the H-2 blocks disjoint across models."""
 
-    def __init__(self, family=None, b: int = 3, max_queries: int = 60):
+    def __init__(self, family=None, b: int = 3, max_queries: int = 60, ask=None, wave: int = 1):
         self.family = list(FAMILY if family is None else family)
         self.b, self.max_queries = b, max_queries
+        # ask(model, decoding, indices) -> {index: (output, failed, again)}: queries answered elsewhere
+        # (on Ray workers, `wave` at a time, ahead of the construction); None: asked here, one by one
+        self.ask, self.wave = ask, max(1, wave)
         self.used_h1: set[int] = set()
         self.used_h2: set[int] = set()
         self.records: list[Record] = []
@@ -161,6 +164,9 @@ class Diagonal:
                 if (h1 is not None or n in self.used_h1) and (len(h2) >= self.b or n in self.used_h2):
                     continue
                 asked += 1
+                if self.ask is not None and n not in entry.answers:
+                    ahead = [m for m in range(n, min(n + self.wave, self.max_queries)) if m not in entry.answers]
+                    entry.answers.update(self.ask(model, entry.decoding, ahead))
                 output, failed, again = _failure(loaded, entry, q)
                 if not failed:
                     continue
@@ -176,6 +182,14 @@ class Diagonal:
             found += ([h1] if h1 else []) + h2
         self.records += found
         return found
+
+
+def sample(key: str, decoding: Decoding, loaded) -> dict:
+    """Query `n=<index>` asked under `decoding` (twice where it fails), from its key alone: what a Ray
+    worker computes for `limits counterexamples --executor ray` (empirical/executor.py)."""
+    q = query(int(key.split("=")[1]))
+    output, failed, again = _failure(loaded, _Entry(loaded.name, decoding, -1), q)
+    return {"output": output, "failed": failed, "again": again}
 
 
 def build(loaded, b: int = 3, max_queries: int = 60, family=None) -> list[Record]:

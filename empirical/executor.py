@@ -237,7 +237,6 @@ class RayExecutor:
         return [actor for actor, _ in self.in_flight.values()]
 
     def sweep(self, run, module, loaded) -> None:
-        ray = self.ray
         config = run.config
         keys = module.keys(config)
         todo = run.todo(keys)
@@ -245,9 +244,27 @@ class RayExecutor:
             return
         model = getattr(loaded, "name", None) if loaded is not None else None
         device = getattr(loaded, "device", None) or run.device
+        with _progress(run, todo, len(keys)) as bar:
+            def keep(key, data, timing):
+                if key not in run.store:            # a sample is recorded once, whoever computed it
+                    run.record(key, data, timing)
+                    bar.update(1)
+            self.farm(module, config, model, device, batches(module, todo, config), keep,
+                      f"{module.NAME} on {run.model_name}")
+
+    def map(self, module, config, model: str | None, device: str, keys: list[str]) -> dict[str, dict]:
+        """Compute these keys on the model's workers and return their records (nothing written)."""
+        out: dict[str, dict] = {}
+        self.farm(module, config, model, device, batches(module, keys, config),
+                  lambda key, data, timing: out.setdefault(key, data), f"{module.__name__} on {model}")
+        return out
+
+    def farm(self, module, config, model: str | None, device: str, work: list[list[str]], keep, what: str) -> None:
+        """Every batch on the model's workers, `keep(key, record, timing)` called in the driver for each
+        sample of each finished task; a batch whose worker died goes to a new worker."""
+        ray = self.ray
         actors = self.pool(model, device)
-        queue = [(batch, 0) for batch in batches(module, todo, config)]
-        queue.reverse()                                   # popped from the end: in the probe's order
+        queue = [(batch, 0) for batch in reversed(work)]   # popped from the end: in the given order
         idle = list(actors)
         self.in_flight = {}
         tries: dict = {}
@@ -260,38 +277,35 @@ class RayExecutor:
                 self.in_flight[ref] = (actor, batch)
                 tries[ref] = count
 
-        with _progress(run, todo, len(keys)) as bar:
-            submit()
-            while self.in_flight:
-                done, _ = ray.wait(list(self.in_flight), num_returns=1)
-                ref = done[0]
-                actor, batch = self.in_flight.pop(ref)
-                count = tries.pop(ref)
-                try:
-                    results = ray.get(ref)
-                except ray.exceptions.RayTaskError as err:      # the probe's own error: as in a local run
-                    raise _cause(err) from None
-                except ray.exceptions.RayActorError as err:     # the worker died: nothing of its batch is kept
-                    if count >= MAX_RESUBMITS:
-                        raise RuntimeError(f"{module.NAME} on {run.model_name}: the batch {batch} lost its worker "
-                                           f"{count + 1} times; the last error: {err}") from None
-                    replacement = self._actor(model, device)
-                    pool = self.pools[(model, device)]
-                    pool[pool.index(actor)] = replacement
-                    self.replaced += 1
-                    self.resubmitted += 1
-                    self.log(f"{module.NAME} on {run.model_name}: a Ray worker died ({type(err).__name__}); "
-                             f"{len(batch)} sample(s) submitted again to a new worker")
-                    queue.append((batch, count + 1))
-                    idle.append(replacement)
-                    submit()
-                    continue
-                for key, data, timing in results:
-                    if key not in run.store:            # a sample is recorded once, whoever computed it
-                        run.record(key, data, timing)
-                        bar.update(1)
-                idle.append(actor)
+        submit()
+        while self.in_flight:
+            done, _ = ray.wait(list(self.in_flight), num_returns=1)
+            ref = done[0]
+            actor, batch = self.in_flight.pop(ref)
+            count = tries.pop(ref)
+            try:
+                results = ray.get(ref)
+            except ray.exceptions.RayTaskError as err:      # the probe's own error: as in a local run
+                raise _cause(err) from None
+            except ray.exceptions.RayActorError as err:     # the worker died: nothing of its batch is kept
+                if count >= MAX_RESUBMITS:
+                    raise RuntimeError(f"{what}: the batch {batch} lost its worker {count + 1} times; "
+                                       f"the last error: {err}") from None
+                replacement = self._actor(model, device)
+                pool = self.pools[(model, device)]
+                pool[pool.index(actor)] = replacement
+                self.replaced += 1
+                self.resubmitted += 1
+                self.log(f"{what}: a Ray worker died ({type(err).__name__}); {len(batch)} sample(s) submitted "
+                         "again to a new worker")
+                queue.append((batch, count + 1))
+                idle.append(replacement)
                 submit()
+                continue
+            for key, data, timing in results:
+                keep(key, data, timing)
+            idle.append(actor)
+            submit()
 
     def shutdown(self) -> None:
         for pool in self.pools.values():

@@ -326,6 +326,16 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "model"
 
 
+SEARCHES = ("halting", "poison", "needle")
+
+
+def sample(key: str, budget: Budget, loaded) -> dict:
+    """One search (`halting`, `poison` or `needle`) on one model, its records as dicts: what a Ray
+    worker computes for `limits counterexamples --executor ray` (empirical/executor.py)."""
+    search = {"halting": search_halting, "poison": search_poison, "needle": search_needle}[key]
+    return {"records": [r.to_json() for r in search(loaded, budget)] if key != "needle" or budget.needle else []}
+
+
 def run(loaded, out_dir: Path, budget: Budget | None = None) -> list[Record]:
     """Search, shrink and verify one failure per statement for this model; write them to
     out_dir/searched-<model>.jsonl and return them."""

@@ -15,6 +15,7 @@ from bench.report import headline_block
 from bench.transcendental.report import block as transcendental_block
 from checker.reports import blocks
 from checker.reports.figures import reliability_block, verify_block
+from empirical.cluster import cluster_block
 from empirical.figures import counterexamples_block, crosscheck_block, plan_block, plan_total_block, read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ def _renderers():
         **{f"plan-{preset}{part}": (lambda preset=preset, render=render:
                                     render(json.loads((ROOT / "results" / preset / "plan.json").read_text())))
            for preset in ("standard", "full") for part, render in (("", plan_block), ("-total", plan_total_block))},
+        "cluster-full": lambda: cluster_block(json.loads((ROOT / "results" / "full" / "cluster.json").read_text())),
     }
 
 
