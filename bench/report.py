@@ -169,25 +169,32 @@ def targets(state: dict) -> list[dict]:
 
 def executor_table(e: dict) -> list[str]:
     """Section 6: `--executor local` against `--executor ray` (bench/executor_child.py)."""
+    diff = e.get("largest_difference", {})
     return ["## 6. Executors: one process against Ray workers", "",
             f"The halting probe on SmolLM2, {e['samples']} samples (sizes {', '.join(map(str, e['sizes']))}, "
-            f"{e['programs']} programs each). Local: one process, {e['local_threads']} torch threads. Ray: a local "
-            f"instance with {e['workers']} workers of {e['worker_threads']} thread each, every sample a task "
-            "(`--executor ray --workers 2`); the driver records. Both with the model loaded already; Ray's start "
-            "and the workers' loading are counted apart.", "",
-            "| | local | Ray, 2 x 1 thread | ratio |", "|---|---|---|---|",
-            f"| sweep, seconds | {e['local_seconds']:.1f} | {e['ray_seconds']:.1f} | "
-            f"{e['local_seconds'] / e['ray_seconds']:.2f}x |",
-            f"| seconds in samples, summed where they ran | {e['local_sample_seconds']:.1f} | "
-            f"{e['worker_sample_seconds']:.1f} | |",
-            f"| start (Ray) and loading on the workers, seconds | | {e['ray_start_seconds']:.1f} + "
-            f"{e['ray_loading_seconds']:.1f} | |", "",
+            f"{e['programs']} programs each). Local: one process, on {e['local_threads']} torch threads and on "
+            f"one. Ray: a local instance with {e['workers']} workers of {e['worker_threads']} thread each, every "
+            "sample a task (`--executor ray --workers 2`); the driver records. Both with the model loaded already; "
+            "Ray's start and the workers' loading are counted apart.", "",
+            f"| | local, {e['local_threads']} threads | local, 1 thread | Ray, 2 x 1 thread | "
+            f"local {e['local_threads']} threads / Ray | local 1 thread / Ray |", "|---|---|---|---|---|---|",
+            f"| sweep, seconds | {e['local_seconds']:.1f} | {e['single_seconds']:.1f} | {e['ray_seconds']:.1f} | "
+            f"{e['local_seconds'] / e['ray_seconds']:.2f}x | {e['single_seconds'] / e['ray_seconds']:.2f}x |",
+            f"| seconds in samples, summed where they ran | {e['local_sample_seconds']:.1f} | | "
+            f"{e['worker_sample_seconds']:.1f} | | |",
+            f"| start (Ray) and loading on the workers, seconds | | | {e['ray_start_seconds']:.1f} + "
+            f"{e['ray_loading_seconds']:.1f} | | |", "",
             f"Ray's overhead per task: {e['empty_call_seconds'] * 1000:.1f} ms for the round trip of an empty actor "
             f"call; {e['overhead_per_task_seconds']:.2f} s of the workers' time per task outside their samples in "
             "the sweep (the round trip, shipping the record, and a worker idle at the end while the other finishes). "
-            f"Samples identical to the local run's (timing fields left out): {'yes' if e['identical'] else '**no**'}. "
-            f"Load average during the run {e['load_average']:.1f} on {e.get('cores', '?')} cores "
-            "(the machine is shared).", ""]
+            "Samples (timing fields left out) against the workers': "
+            f"{'identical' if e['identical_single'] else '**not identical**'} to the local run on one thread; "
+            + ("identical" if e["identical"] else
+               f"not identical on {e['local_threads']} threads (largest difference of a number "
+               f"{diff.get('float', float('nan')):.1e}, {diff.get('samples_otherwise_different', '?')} samples "
+               "differing otherwise): torch sums in another order on another thread count") + ". "
+            f"Load average during the run {e['load_average']:.1f} on {e.get('cores', '?')} cores: the machine is "
+            "shared, and a process on 2 threads suffers more from a busy machine than two on one.", ""]
 
 
 def headline_block(state: dict) -> str:
