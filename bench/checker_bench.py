@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import shutil
+import os
 import subprocess
 import sys
 import time
@@ -29,25 +29,10 @@ CAP = 1 << 20            # no range is pushed past this upper bound
 # ---- make verify --------------------------------------------------------------------------
 
 def verify_timings(python: str) -> dict:
-    """`make verify` from a cold start (no build folder, no result cache, no bytecode) and again warm."""
-    for folder in ("verify", "cache"):
-        shutil.rmtree(ROOT / "build" / folder, ignore_errors=True)
-    for cache in (ROOT / "checker").rglob("__pycache__"):
-        shutil.rmtree(cache, ignore_errors=True)
-    runs = {}
-    for label in ("cold", "warm"):
-        start = time.perf_counter()
-        proc = subprocess.run(["make", "-s", "verify", f"PY={python}"], cwd=ROOT, capture_output=True, text=True)
-        runs[label] = {"seconds": time.perf_counter() - start, "exit": proc.returncode,
-                       "tail": proc.stdout.strip().splitlines()[-3:] if proc.stdout.strip() else []}
-    report = json.loads((ROOT / "build" / "verify" / "report.json").read_text())
-    per_theorem: dict[str, float] = {}
-    for c in report["checks"]:
-        per_theorem[c["id"]] = per_theorem.get(c["id"], 0.0) + c.get("seconds", 0.0)
-    slowest = sorted(per_theorem.items(), key=lambda kv: -kv[1])
-    return {**runs, "checks": len(report["checks"]), "theorems": len(per_theorem),
-            "checks_seconds": sum(per_theorem.values()), "report_seconds": report.get("seconds"),
-            "per_theorem": dict(slowest), "summary": report.get("summary")}
+    """`make verify` from a cold start (no build folder, no result cache, no bytecode) and again warm,
+    with the CPU time and peak memory of its process tree and the load beside each (bench/verify_profile.py)."""
+    from bench.verify_profile import make_verify
+    return {**make_verify(ROOT, python), "cores": os.cpu_count()}
 
 
 def import_timing(python: str, repeats: int = 5) -> dict:

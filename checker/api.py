@@ -93,9 +93,12 @@ def check_uses(theorems: list[CoreTheorem], partial: bool = False) -> list[Diagn
     return out
 
 
-def _selected(theorems: list[CoreTheorem], only: str | None) -> list[CoreTheorem]:
+def selected(theorems: list[CoreTheorem], only: str | None) -> list[CoreTheorem]:
     """The theorems `--only ID` names: ID itself and its siblings ID.*; all without it."""
     return [t for t in theorems if not only or t.id == only or t.id.startswith(only + ".")]
+
+
+_selected = selected
 
 
 def verify_theorems(theorems: list[CoreTheorem], options: Options, only: str | None = None,

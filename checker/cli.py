@@ -79,6 +79,9 @@ def _verify_arguments(p: argparse.ArgumentParser, name: str) -> None:
                    help="re-check every SMT-LIB query with cvc5; a disagreement with Z3 fails the run")
     p.add_argument("--second-solver-timeout", type=float, default=2.0, metavar="S",
                    help="seconds per cvc5 query (default 2); a cvc5 timeout is reported as unknown")
+    p.add_argument("--recheck-unknown", action="store_true",
+                   help="ask cvc5 again the queries an earlier run left unknown at the same limit (by default they "
+                        "stay unknown, marked as from the earlier run)")
     p.add_argument("--tightness", action="store_true",
                    help="probe each comparison, quantifier and connective of claims and assumptions with "
                         "a stronger sibling, and the hypotheses for vacuity")
@@ -107,7 +110,8 @@ def run_verify(args) -> int:
             options=Options(timeout=args.timeout, build_dir=build, budget=args.budget, memory_mb=args.memory),
             necessity=args.necessity, tightness=args.tightness, tightness_all=args.tightness_all,
             tightness_timeout=args.tightness_timeout, second_solver=args.second_solver,
-            second_solver_timeout=args.second_solver_timeout, cache=None if args.no_cache else args.cache,
+            second_solver_timeout=args.second_solver_timeout, recheck_unknown=args.recheck_unknown,
+            cache=None if args.no_cache else args.cache,
             catalogue=Path(args.catalogue) if args.catalogue else None, figures=[Path(d) for d in args.figures])
 
         run = verify_run(settings, None if args.quiet else Progress())

@@ -105,29 +105,39 @@ class Cache:
 
     def get(self, kind: str, text: str, options: dict | None = None):
         """The cached value, or None on a miss, a stale entry or a corrupt file."""
+        state, value, path = self._read(kind, text, options or {})
+        if state == "corrupt":
+            self.corrupt.append(path)
+        if state == "stale":
+            self.stale += 1
+        if state == "hit":
+            self.hits += 1
+        elif self.root is not None:
+            self.misses += 1
+        return value
+
+    def peek(self, kind: str, text: str, options: dict | None = None):
+        """As `get`, without counting: for a caller that only decides whether to compute now."""
+        return self._read(kind, text, options or {})[1]
+
+    def _read(self, kind: str, text: str, options: dict) -> tuple[str, object, str]:
+        """(hit | miss | stale | corrupt, the value or None, the entry's path)."""
         if self.root is None:
-            return None
-        options = options or {}
+            return "miss", None, ""
         key = self.key(kind, text, options)
         path = self.path(kind, key)
         try:
             raw = path.read_text()
         except OSError:
-            self.misses += 1
-            return None
+            return "miss", None, str(path)
         try:
             entry = json.loads(raw)
             material, value = entry["material"], entry["value"]
         except (ValueError, KeyError, TypeError):
-            self.corrupt.append(str(path))
-            self.misses += 1
-            return None
+            return "corrupt", None, str(path)
         if material != self._material(kind, text, options):
-            self.stale += 1
-            self.misses += 1
-            return None
-        self.hits += 1
-        return value
+            return "stale", None, str(path)
+        return "hit", value, str(path)
 
     def put(self, kind: str, text: str, value, options: dict | None = None) -> None:
         if self.root is None:

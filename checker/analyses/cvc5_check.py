@@ -189,13 +189,17 @@ def _valid(hit) -> TypeGuard[list]:
             and isinstance(hit[1], str))
 
 
-def _answers(texts: list[str], timeout_s: float, cache, jobs: int,
-             progress=None) -> tuple[dict[str, tuple[str, str, bool, float]], list[str]]:
+def _answers(texts: list[str], timeout_s: float, cache, jobs: int, progress=None,
+             known: dict | None = None,
+             retry_unknown: bool = True) -> tuple[dict[str, tuple[str, str, bool, float]], list[str]]:
     """cvc5's answer to each text: (answer, reason, from_cache, seconds). Texts with the same
     query (`query_text`: the comments apart) are asked once; an answer comes from the cache
-    where it holds a definite one for that query, otherwise it is computed `jobs` at a time and
-    stored in the cache. Also: the texts that an earlier run left unknown and that were asked
-    again."""
+    where it holds a definite one for that query, else from `known` (query text -> (answer,
+    reason, seconds), asked already by the caller at the same limit), otherwise it is computed
+    `jobs` at a time; new answers are stored in the cache. Also: the texts that an earlier run
+    left unknown and that were asked again. With `retry_unknown` False, a query that an earlier
+    run left unknown at this very limit is not asked again: it stays unknown, its reason saying
+    so (from_cache True), and it is not counted as retried."""
     options = {"timeout_s": timeout_s, "cvc5_options": CVC5_OPTIONS}
     by_query: dict[str, list[str]] = {}
     for text in dict.fromkeys(texts):
@@ -208,10 +212,19 @@ def _answers(texts: list[str], timeout_s: float, cache, jobs: int,
         if _valid(hit) and hit[0] != "unknown":  # an unknown cached by an older version is retried
             found[query] = (hit[0], hit[1], True, 0.0)
             continue
+        earlier = cache.get("cvc5-unknown", query, {"cvc5_options": CVC5_OPTIONS}) if cache is not None else None
+        if (not retry_unknown and isinstance(earlier, list) and len(earlier) == 2 and earlier[1] == timeout_s
+                and query not in (known or {})):
+            found[query] = ("unknown", f"{earlier[0]} (in an earlier run at this limit; not asked again)", True, 0.0)
+            continue
         todo.append(query)
-        if cache is not None and cache.get("cvc5-unknown", query, {"cvc5_options": CVC5_OPTIONS}) is not None:
+        if earlier is not None:
             retried += by_query[query]
-    for query, (answer, reason, seconds) in zip(todo, _run_children(todo, timeout_s, jobs, progress)):
+    known = known or {}
+    asked = [q for q in todo if q not in known]
+    computed = dict(zip(asked, _run_children(asked, timeout_s, jobs, progress)))
+    for query in todo:
+        answer, reason, seconds = known[query] if query in known else computed[query]
         found[query] = (answer, reason, False, seconds)
         # Only definite answers are kept: an unknown (a limit hit, a stopped run, a loaded
         # machine) is asked again next time, never made permanent by the cache. That it was
@@ -224,8 +237,10 @@ def _answers(texts: list[str], timeout_s: float, cache, jobs: int,
     return out, retried
 
 
-def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None, jobs: int = 1, progress=None) -> dict:
-    """Compare Z3's and cvc5's answers on every query that report.json lists."""
+def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None, jobs: int = 1, progress=None,
+                   known: dict | None = None, retry_unknown: bool = True) -> dict:
+    """Compare Z3's and cvc5's answers on every query that report.json lists (`known`: answers
+    the caller asked already, by query text, as `_answers` reads them)."""
     report_path = Path(report_json_path)
     report = json.loads(report_path.read_text())
     started = time.perf_counter()
@@ -242,7 +257,7 @@ def recheck_report(report_json_path, timeout_s: float = 10.0, cache=None, jobs: 
                 texts[str(path)] = path.read_text()
             except OSError as err:
                 entry.update(z3="unknown", cvc5="unknown", reason=f"cannot read the file: {err}")
-    answers, retried = _answers(list(texts.values()), timeout_s, cache, jobs, progress)
+    answers, retried = _answers(list(texts.values()), timeout_s, cache, jobs, progress, known, retry_unknown)
     disagree, unknown = [], []
     agree = widened = cached_count = 0
     for entry in files:

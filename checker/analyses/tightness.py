@@ -364,6 +364,22 @@ def analyse_site(thm: S.Theorem, site: Site, options: Options, cache=None) -> En
     return entry
 
 
+def stopped_site(thm: S.Theorem, site: Site, reason: str) -> Entry:
+    """The entry of a site whose probes were stopped before they ended (past their memory or
+    time): every probe undecided, with the reason, never read as holding or failing."""
+    static, siblings = probes(thm, site)
+    entry = Entry(site.key, site.kind, site.section, site.location, site.text, _STATIC[static], static)
+    results = []
+    for label, sibling in siblings:
+        entry.probes.append({"label": label, "sibling": _sibling_text(sibling, site),
+                             "statuses": [Status.UNKNOWN.value], "outcome": ProbeOutcome.UNDECIDED.value,
+                             "reason": reason})
+        results.append((label, ProbeOutcome.UNDECIDED))
+    if results:
+        entry.reading, entry.verdict = _reading(site, results)
+    return entry
+
+
 def _sibling_text(sibling: S.Theorem, site: Site) -> str:
     if site.kind == "vacuity":
         return "claim false"
@@ -399,10 +415,14 @@ def reported(site: Site) -> bool:
     return site.kind in REPORTED_KINDS and site.section != "let"
 
 
+def chosen_sites(thm: S.Theorem, only=None, everything: bool = False) -> list[Site]:
+    """The reported sites of `thm` (all sites with `everything`; or those whose key is in `only`)."""
+    return [s for s in sites(thm) if (s.key in only if only is not None else everything or reported(s))]
+
+
 def analyse(thm: S.Theorem, options: Options, cache=None, only=None, everything: bool = False) -> list[Entry]:
     """Entries for the reported sites of `thm` (all sites with `everything`; or those whose key is in `only`)."""
-    chosen = [s for s in sites(thm) if (s.key in only if only is not None else everything or reported(s))]
-    return [analyse_site(thm, s, options, cache) for s in chosen]
+    return [analyse_site(thm, s, options, cache) for s in chosen_sites(thm, only, everything)]
 
 
 def eligible(statuses: Sequence[str], expected: Sequence[str]) -> bool:

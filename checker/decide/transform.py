@@ -112,7 +112,18 @@ def _simp_implies(t: C.Term) -> C.Term:
 
 def fold(t: C.Term) -> C.Term:
     """Evaluate ground rational subterms; leave everything else as it is."""
-    return fold_node(C.map_children(t, fold))
+    return _fold(t, {})
+
+
+def _fold(t: C.Term, memo: dict[int, tuple[C.Term, C.Term]]) -> C.Term:
+    # Each shared subtree (a let used twice is one object) is folded once per call: `memo` maps
+    # a node's id to the node (kept alive) and its image.
+    if isinstance(t, (C.Const, C.Var)):
+        return t
+    done = memo.get(id(t))
+    if done is None:
+        done = memo[id(t)] = (t, fold_node(C.map_children(t, lambda c: _fold(c, memo))))
+    return done[1]
 
 
 def fold_node(t: C.Term) -> C.Term:
@@ -193,7 +204,35 @@ def fold_node(t: C.Term) -> C.Term:
 
 def unroll(t: C.Term, limit: int = UNROLL_LIMIT) -> C.Term:
     """Expand binders with numeric bounds; leaves those with symbolic bounds alone."""
-    t = C.map_children(t, lambda c: unroll(c, limit))
+    return _unroll(t, limit, {})
+
+
+def _unroll(t: C.Term, limit: int, memo: dict[C.Term, C.Term]) -> C.Term:
+    # Each distinct subterm is unrolled once per call: a let used twice, or the same term built
+    # again for another instance of a binder (sum(k in 0..j, c(k)) for each j holds c(0) again).
+    if isinstance(t, (C.Const, C.Var)):
+        return t
+    done = memo.get(t)
+    if done is None:
+        done = memo[t] = _unroll_node(C.map_children(t, lambda c: _unroll(c, limit, memo)), limit, memo)
+    return done
+
+
+def _has_binder(t: C.Term, seen: set[int]) -> bool:
+    """Whether a `Bind` occurs in `t`, each shared subtree looked at once."""
+    stack = [t]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, C.Bind):
+            return True
+        stack.extend(C.children(x))
+    return False
+
+
+def _unroll_node(t: C.Term, limit: int, memo: dict[C.Term, C.Term]) -> C.Term:
     if isinstance(t, C.Op):
         return fold_node(t)  # a bound such as prod(...) - 1 becomes a number once prod is unrolled
     if not isinstance(t, C.Bind):
@@ -204,11 +243,13 @@ def unroll(t: C.Term, limit: int = UNROLL_LIMIT) -> C.Term:
     if hi - lo + 1 > limit or (hi - lo + 1) * _size(t.body, UNROLLED_NODES) > UNROLLED_NODES:
         return t  # too large to spell out: left as a quantifier (or unknown for a sum)
     items = []
+    folded: dict[int, tuple[C.Term, C.Term]] = {}
     for i in range(lo, hi + 1):
         budget.tick()
-        items.append(fold(C.substitute(t.body, {t.var.name: C.num(i, C.INT)})))
-    if any(isinstance(x, C.Bind) for item in items for x in C.walk(item)):
-        items = [unroll(i, limit) for i in items]
+        items.append(_fold(C.substitute(t.body, {t.var.name: C.num(i, C.INT)}), folded))
+    seen: set[int] = set()
+    if any(_has_binder(item, seen) for item in items):
+        items = [_unroll(i, limit, memo) for i in items]
     if t.op == "forall":
         return C.mk("and", *items)
     if t.op == "exists":

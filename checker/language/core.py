@@ -41,10 +41,16 @@ class Term:
         try:
             return self.__dict__["_hash"]
         except KeyError:
-            h = hash((type(self).__name__,) + tuple(getattr(self, name) for name, f
-                                                    in self.__dataclass_fields__.items() if f.compare))
+            cls = type(self)
+            fields_of = _COMPARED.get(cls)
+            if fields_of is None:
+                fields_of = _COMPARED[cls] = tuple(name for name, f in self.__dataclass_fields__.items() if f.compare)
+            h = hash((cls.__name__,) + tuple([self.__dict__[name] for name in fields_of]))
             object.__setattr__(self, "_hash", h)
             return h
+
+
+_COMPARED: dict[type, tuple[str, ...]] = {}  # each term class's compared fields, in order
 
 
 @dataclass(frozen=True)
@@ -185,13 +191,23 @@ def free_functions(t: Term) -> set[str]:
 
 
 def map_children(t: Term, f: Callable[[Term], Term]) -> Term:
-    """Rebuild `t` with `f` applied to each direct child."""
+    """Rebuild `t` with `f` applied to each direct child; `t` itself when every child comes
+    back as the very same object (the tree keeps its shared parts and their cached hashes)."""
     if isinstance(t, Op):
-        return Op(t.sort, t.op, tuple(f(a) for a in t.args))
+        args = tuple(f(a) for a in t.args)
+        if all(new is old for new, old in zip(args, t.args)):
+            return t
+        return Op(t.sort, t.op, args)
     if isinstance(t, App):
-        return App(t.sort, t.fn, tuple(f(a) for a in t.args))
+        args = tuple(f(a) for a in t.args)
+        if all(new is old for new, old in zip(args, t.args)):
+            return t
+        return App(t.sort, t.fn, args)
     if isinstance(t, Bind):
-        return Bind(t.sort, t.op, t.var, f(t.lo), f(t.hi), f(t.body))
+        lo, hi, body = f(t.lo), f(t.hi), f(t.body)
+        if lo is t.lo and hi is t.hi and body is t.body:
+            return t
+        return Bind(t.sort, t.op, t.var, lo, hi, body)
     if isinstance(t, FunBind):
         sig = FunSig(tuple((f(lo), f(hi)) for lo, hi in t.sig.domains),
                      (t.sig.codomain[0],) + tuple(f(c) for c in t.sig.codomain[1:]))
@@ -208,9 +224,20 @@ def substitute(t: Term, mapping: dict[str, Term]) -> Term:
     """Replace free variables. Bound names are unique per theorem, so no capture occurs."""
     if not mapping:
         return t
+    return _substitute(t, mapping, {})
+
+
+def _substitute(t: Term, mapping: dict[str, Term], memo: dict[int, tuple[Term, Term]]) -> Term:
+    # A subtree met again (a let is one shared subtree) is rewritten once: `memo` maps the id of
+    # each node seen in this substitution to the node (kept alive) and its image.
     if isinstance(t, Var):
         return mapping.get(t.name, t)
-    return map_children(t, lambda c: substitute(c, mapping))
+    if isinstance(t, Const):
+        return t
+    done = memo.get(id(t))
+    if done is None:
+        done = memo[id(t)] = (t, map_children(t, lambda c: _substitute(c, mapping, memo)))
+    return done[1]
 
 
 def substitute_function(t: Term, fn: str, lam: Lambda) -> Term:

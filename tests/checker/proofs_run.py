@@ -39,8 +39,9 @@ def verify_proofs() -> ProofsRun:
     os.chdir(ROOT)  # as a user types it, from the repository root: relative paths in the report
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            # a cache of its own: every decision is made afresh, as in CI
             code = cli.main(["verify", "proofs", "--build", str(build), "--necessity", "--tightness",
-                             "--catalogue", str(build / "THEOREMS.md")])
+                             "--catalogue", str(build / "THEOREMS.md"), "--cache", str(build / "cache")])
     finally:
         os.chdir(cwd)
     path = build / "verify" / "report.json"

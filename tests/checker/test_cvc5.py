@@ -202,3 +202,26 @@ def test_files_with_the_same_query_are_asked_once_and_the_answer_keys_on_the_que
     files[0].write_text(f"; T-1 renamed\n{NRA_UNSAT}; z3 answer: unsat\n")
     second = recheck_report(report, 5, newer)
     assert (second["agree"], second["from_cache"]) == (2, 2)
+
+
+def test_a_warm_run_keeps_an_earlier_unknown_unless_asked_again(tmp_path: Path):
+    """`make verify` does not spend cvc5's whole limit again on a query an earlier run left
+    unknown at that very limit: it stays unknown, saying so; --recheck-unknown asks again."""
+    import json
+
+    from checker.analyses.cache import Cache
+    from checker.analyses.cvc5_check import recheck_report
+    hard = ("(set-logic QF_NIA)\n(declare-fun x () Int)\n(declare-fun y () Int)\n(declare-fun z () Int)\n"
+            "(assert (and (> x 0) (> y 0) (> z 0) (= (+ (* x x x) (* y y y)) (* z z z))))\n(check-sat)\n")
+    path = tmp_path / "q.smt2"
+    path.write_text(hard + "; z3 answer: unknown\n")
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"checks": [{"id": "C-1", "check_index": 0, "smt2": [str(path)]}]}))
+    first = recheck_report(report, 0.2, Cache(tmp_path / "cache"), retry_unknown=False)
+    kept = recheck_report(report, 0.2, Cache(tmp_path / "cache"), retry_unknown=False)
+    assert first["unknown"] == kept["unknown"] == 1 and kept["retried"] == 0 and kept["from_cache"] == 1
+    assert "earlier run at this limit" in kept["unknowns"][0]["reason"]
+    other_limit = recheck_report(report, 0.3, Cache(tmp_path / "cache"), retry_unknown=False)
+    assert other_limit["from_cache"] == 0          # another limit: asked
+    asked = recheck_report(report, 0.2, Cache(tmp_path / "cache"), retry_unknown=True)
+    assert asked["retried"] == 1 and asked["from_cache"] == 0

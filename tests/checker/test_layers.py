@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "checker"
 
 # lowest first
 LAYERS = [
-    ["checker.errors", "checker.verdict", "checker.advice", "checker.files", "checker.paths"],
+    ["checker.errors", "checker.verdict", "checker.advice", "checker.files", "checker.paths", "checker.workers"],
     ["checker.language"],
     ["checker.decide"],
     ["checker.api", "checker.statements"],
