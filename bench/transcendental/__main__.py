@@ -5,11 +5,12 @@ Every problem of problems.lim (true, expected proved) and false.lim (false varia
 refuted) is decided by the checker with a budget of 10 s of wall time per check, one after the
 other, and by cvc5 (`cvc5_peer.py`, exp, sin, cos kept as transcendental functions, 10 s).
 Each verdict is appended as it comes to build/bench/transcendental.jsonl (keyed by the
-statement's text and a hash of the checker's sources) or build/bench/transcendental-cvc5.jsonl
-(keyed by the text and cvc5's version), so an interrupted run resumes where it stopped and
-the two parts may run apart (`--part`). The figures go to bench/transcendental/results.json,
-to the `transcendental` block of bench/RESULTS.md and README.md, and to the table in
-bench/transcendental/RESULTS.md; they are written only when both parts are complete.
+statement's text and a hash of the checker's sources that decide verdicts, VERDICT_SOURCES)
+or build/bench/transcendental-cvc5.jsonl (keyed by the text and cvc5's version), so an
+interrupted run resumes where it stopped and the two parts may run apart (`--part`). The
+figures go to bench/transcendental/results.json, to the `transcendental` block of
+bench/RESULTS.md and README.md, and to the table in bench/transcendental/RESULTS.md; they are
+written only when both parts are complete.
 """
 from __future__ import annotations
 
@@ -35,10 +36,18 @@ PEER_STATE = ROOT / "build" / "bench" / "transcendental-cvc5.jsonl"
 BUDGET = 10.0
 
 
+# The sources a verdict depends on: the statement language, the decision procedures and the
+# entry point between them. The analyses, reports, command line and pipeline are left out, so
+# that a change there does not make the benchmark decide every problem again.
+VERDICT_SOURCES = ("checker/decide", "checker/language", "checker/api.py", "checker/verdict.py")
+
+
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "checker").rglob("*.py")):
-        digest.update(path.read_bytes())
+    paths = [p for part in VERDICT_SOURCES
+             for p in ([ROOT / part] if part.endswith(".py") else sorted((ROOT / part).rglob("*.py")))]
+    for path in paths:
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
