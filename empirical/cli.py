@@ -25,7 +25,7 @@ from .store import CorruptResults, write_json
 
 # Probe modules in the order they run; each confronts the statement ids it lists.
 PROBES = ["needle", "attenuation", "position_loss", "mediation", "halting", "retrieval", "temperature",
-          "multimodal", "abstention", "traces", "diagonal",
+          "multimodal", "abstention", "traces", "diagonal", "breadth",
           "facts"]
 MODELS = ["smollm2", "gemma3"]
 

@@ -27,9 +27,6 @@ REASONS: dict[str, str] = {
     "H-9": ("Kalai and Vempala's bound needs the training set's monofact rate and the model's miscalibration "
             "over its whole output distribution; the first is unknown for a pretrained model; measurable only "
             "on models trained here (empirical/probes/facts.py)"),
-    "Rt-2": ("no formula in any source (STATEMENTS.md); proofs/retrieval.lim states it as a modelling "
-             "assumption (the gold share r / (r + k - 1) and its channel's information fall with k), which a "
-             "breadth sweep of a real reader confronts (empirical/probes/breadth.py)"),
 }
 
 
@@ -41,7 +38,7 @@ PROBED: dict[str, tuple[str, ...]] = {
     "H-6": ("facts",), "H-7": ("abstention",), "H-8": ("temperature",), "H-9": ("facts",),
     "C-1": ("position_loss",), "C-2": ("attenuation",), "C-3": ("needle",), "C-4": ("needle", "position_loss"),
     "R-1": ("mediation",), "R-2": ("traces",), "R-3": ("traces",),
-    "Rt-1": ("retrieval",), "Rt-3": ("retrieval",), "Rt-4": ("retrieval",),
+    "Rt-1": ("retrieval",), "Rt-2": ("breadth",), "Rt-3": ("retrieval",), "Rt-4": ("retrieval",),
     "M-1": ("multimodal",), "M-2": ("multimodal",),
 }
 

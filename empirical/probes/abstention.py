@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +78,7 @@ def question(index: int, seed: int) -> Question:
 
 @dataclass(frozen=True)
 class Config:
-    questions: int = 24
+    questions: int = 12
     lambdas: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)   # wrong-answer penalties (0 is always added)
     max_new_tokens: int = 5
     bootstrap: int = 1000
@@ -159,11 +160,14 @@ def measure(loaded, q: Question, config: Config) -> dict:
             "answer": value, "correct": value == q.answer, "confidence": confidence}
 
 
+def sample(key: str, config: Config, loaded) -> dict:
+    """One sample from its key alone (empirical/executor.py): the model is the context."""
+    return measure(loaded, question(int(key.split("=")[1]), config.seed), config)
+
+
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
-    for key in run.progress(keys(config)):
-        q = question(int(key.split("=")[1]), config.seed)
-        run.record(key, measure(loaded, q, config))
+    run.sweep(sys.modules[__name__], loaded)
     samples = run.samples(keys(config))
     result = analyse(run.model_name, samples, config)
     plot(run, samples, result)

@@ -13,6 +13,7 @@ would mean the diagonal set is wrong (a bug in the construction or its verificat
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,19 +69,34 @@ def plan(config: Config, observed: dict | None = None) -> list[power.Requirement
         n, "the diagonal records of results/counterexamples", note="exact, no sampling") for t in THEOREMS]
 
 
+def setup(config: Config, loaded) -> tuple:
+    """(the model, the records), once per worker (empirical/executor.py); the records file must
+    be the one the config names, or the keys would point at other lines."""
+    path = records_file()
+    found = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+    if found != config.records_sha256:
+        raise ValueError(f"{path} has changed since this run's config was made (sha256 {found[:12] or 'none'}, "
+                         f"config {config.records_sha256[:12] or 'none'}): delete the run's folder to ask the "
+                         "new records")
+    return loaded, _records()
+
+
+def sample(key: str, config: Config, ctx: tuple) -> dict:
+    """One sample from its key alone: the record on the key's line, asked again."""
+    loaded, records = ctx
+    record = records[int(key.split("|")[1].split("=")[1])]
+    output = answer(loaded, record.prompt, Decoding(**record.decoding))
+    return {"theorem": record.theorem, "made_on": record.model, "task": record.task, "prompt": record.prompt,
+            "decoding": record.decoding, "expected": record.expected, "recorded_output": record.output,
+            "output": output, "wrong": not judge(record.expected, output),
+            "same_weights": loaded.info().get("source_sha256") == record.model_sha256}
+
+
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
-    records = _records()
     every = keys(config)
-    for key in run.progress(every):
-        record = records[int(key.split("|")[1].split("=")[1])]
-        output = answer(loaded, record.prompt, Decoding(**record.decoding))
-        run.record(key, {"theorem": record.theorem, "made_on": record.model, "task": record.task,
-                         "prompt": record.prompt,
-                         "decoding": record.decoding, "expected": record.expected,
-                         "recorded_output": record.output, "output": output,
-                         "wrong": not judge(record.expected, output),
-                         "same_weights": loaded.info().get("source_sha256") == record.model_sha256})
+    if run.todo(every):
+        run.sweep(sys.modules[__name__], loaded)
     samples = run.samples(every)
     verdicts = analyse(run.model_name, samples)
     plot(run, [s for s in samples if s["made_on"] == run.model_name])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -45,8 +46,8 @@ STEP = re.compile(r"(-?\d+)\s*([+\-])\s*(\d+)\s*=\s*(-?\d+)")
 @dataclass(frozen=True)
 class Config:
     steps: tuple[int, ...] = (1, 2)             # operations per chain
-    tasks: int = 3                              # tasks per chain length
-    budgets: tuple[int, ...] = (8, 16, 32)      # trace budgets in tokens (the last: the full trace)
+    tasks: int = 2                              # tasks per chain length
+    budgets: tuple[int, ...] = (8, 16, 24)      # trace budgets in tokens (the last: the full trace)
     max_digits: int = 3
     bootstrap: int = 2000
     seed: int = 0
@@ -170,13 +171,22 @@ def measure(loaded, reader: Reader, task: ArithmeticTask, config: Config) -> dic
             "trace_valid": not errors, "trace_errors": errors, "rewarded": full["correct"]}
 
 
+def setup(config: Config, loaded) -> tuple:
+    """(the model, its answer reader), once per worker (empirical/executor.py)."""
+    return loaded, Reader(loaded)
+
+
+def sample(key: str, config: Config, ctx: tuple) -> dict:
+    """One sample from its key alone."""
+    loaded, reader = ctx
+    fields = dict(part.split("=") for part in key.split("|"))
+    task = small_task(config.seed * 100_003 + int(fields["task"]), int(fields["steps"]))
+    return measure(loaded, reader, task, config)
+
+
 def run(run: ProbeRun, loaded) -> list[Verdict]:
     config: Config = run.config
-    reader = Reader(loaded)
-    for key in run.progress(keys(config)):
-        fields = dict(part.split("=") for part in key.split("|"))
-        task = small_task(config.seed * 100_003 + int(fields["task"]), int(fields["steps"]))
-        run.record(key, measure(loaded, reader, task, config))
+    run.sweep(sys.modules[__name__], loaded)
     samples = run.samples(keys(config))
     verdicts, curve = analyse(run.model_name, samples, config)
     plot(run, curve, verdicts)

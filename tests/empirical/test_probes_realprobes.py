@@ -1,4 +1,5 @@
-"""The abstention (H-7), traces (R-2, R-3) and diagonal (H-1, H-2) probes, and the coverage table.
+"""The abstention (H-7), traces (R-2, R-3), diagonal (H-1, H-2) and breadth (Rt-2) probes, and the
+coverage table.
 
 Without a model: the verdict logic on constructed samples (a calibrated confidence puts the best
 threshold at the break-even, a rewarded invalid trace, the mean of ratios against the ratio of
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from empirical import coverage
-from empirical.probes import abstention, diagonal, traces
+from empirical.probes import abstention, breadth, diagonal, traces
 from empirical.tasks import ArithmeticTask
 from tests.empirical.probe_check import run_twice
 
@@ -127,6 +128,60 @@ def test_diagonal_verdicts():
     assert [v.verdict for v in none] == ["inconclusive", "inconclusive"]
 
 
+# ---------------------------------------------------------------- Rt-2
+
+def test_share_curve_comes_from_the_statement_and_its_margin_is_recovered():
+    ks = np.array([1, 2, 4, 8, 16])
+    assert breadth.modelled_share(3.0, ks) == pytest.approx(3.0 / (3.0 + ks - 1))
+    assert breadth.fit_margin(list(ks), list(3.0 / (3.0 + ks - 1))) == pytest.approx(3.0, rel=1e-3)
+    assert breadth.fit_margin(list(ks), list(1.0 / ks)) == pytest.approx(1.0, rel=1e-3)
+
+
+def _breadth_samples(questions: int, info_slope, r: float, seed: int, noise: float = 0.3) -> list[dict]:
+    """Per question a log p(answer) falling (or rising) by info_slope per doubling of k (one
+    number, or one per question), and an attention share r / (r + k - 1), each with noise."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for q in range(questions):
+        base = -20.0 + rng.normal()
+        slope = info_slope[q] if isinstance(info_slope, list) else info_slope
+        for k in (0, 1, 2, 4, 8):
+            row = {"q": q, "k": k, "prompt_tokens": 60 + 20 * k, "correct": k == 1,
+                   "answer_logprob": base if k == 0 else -2.0 + slope * np.log2(k) + rng.normal(0, noise)}
+            if k:
+                share = float(np.clip(r / (r + k - 1) + (rng.normal(0, 0.02) if k > 1 else 0), 0.001, 1))
+                row.update({"attention_share": share, "token_share": 1 / k})
+            out.append(row)
+    return out
+
+
+def test_breadth_verdicts_on_constructed_samples():
+    config = breadth.Config(people=20, questions=16, ks=(0, 1, 2, 4, 8))
+    result = breadth.analyse("constructed", _breadth_samples(16, -0.5, 2.0, 0), config)
+    info, share = result["verdicts"]
+    assert info.verdict == "consistent" and info.interval[1] < 0
+    assert share.verdict == "consistent" and share.interval[1] < 0
+    assert result["numbers"]["fitted_r"] == pytest.approx(2.0, rel=0.15)
+    first = result["numbers"]["curve"][1]
+    assert first["k"] == 1 and first["accuracy"] == 1.0 and first["information"] == pytest.approx(18.0, abs=1.0)
+    rising, _ = breadth.analyse("constructed", _breadth_samples(16, +0.5, 2.0, 1), config)["verdicts"]
+    assert rising.verdict == "violated" and rising.interval[0] > 0
+    # per-question slopes -0.4, +0.3, +0.05: no trend a t interval over 3 questions can tell
+    flat, _ = breadth.analyse("constructed", _breadth_samples(3, [-0.4, 0.3, 0.05], 2.0, 2, noise=0.0),
+                              breadth.Config(people=20, questions=3, ks=(0, 1, 2, 4, 8)))["verdicts"]
+    assert flat.verdict == "inconclusive" and flat.needed > 3
+
+
+def test_breadth_config_is_checked():
+    with pytest.raises(ValueError, match="must hold 0"):
+        breadth.Config(ks=(1, 2, 4))
+    with pytest.raises(ValueError, match="the corpus of 4 people has 16"):
+        breadth.Config(people=4, questions=2, ks=(0, 2, 32))
+    with pytest.raises(ValueError, match="questions must lie"):
+        breadth.Config(people=4, questions=5)
+    assert breadth.keys(breadth.Config(people=4, questions=2, ks=(0, 2, 4)))[:3] == ["q=0|k=0", "q=0|k=2", "q=0|k=4"]
+
+
 # ---------------------------------------------------------------- coverage
 
 def test_every_paper_id_has_a_row_or_a_reason():
@@ -190,6 +245,26 @@ def test_traces_tiny(smollm2, tmp_path):
         assert all(c["trace_tokens"] <= int(b) and c["compute"] == c["trace_tokens"] + 1
                    for b, c in s["by_budget"].items())
         assert s["by_budget"]["8"]["trace"].startswith("Step 1: ")
+
+
+def test_breadth_tiny(smollm2, tmp_path):
+    config = breadth.Config(people=4, questions=2, ks=(0, 2, 4))
+    ctx = breadth.setup(config, smollm2)
+    passages, position = breadth.context_passages(ctx, 1, 4, config.seed)
+    ids, spans = breadth.prompt(smollm2.tokenizer, ctx.corpus, 1, passages)
+    assert passages[position] == ctx.corpus.gold(1) and len(passages) == 4
+    for passage, span in zip(passages, spans):     # each span writes its passage's text
+        assert span == list(range(span[0], span[-1] + 1))
+        assert smollm2.tokenizer.decode([ids[t] for t in span]).strip() == passage.text
+    verdicts, samples = run_twice(breadth, config, smollm2, tmp_path)
+    for s in samples:
+        assert s["answer_logprob"] < 0 and s["correct"] == (s["greedy_departs"] is None)
+        if s["k"]:
+            assert 0 < s["attention_share"] <= 1 and s["token_share"] == s["gold_tokens"] / s["passage_tokens"]
+            assert len(s["attention_share_layers"]) == smollm2.info()["layers"]
+        else:
+            assert "attention_share" not in s
+    assert (tmp_path / "breadth" / "smollm2" / "breadth.png").exists()
 
 
 @pytest.mark.slow
