@@ -602,13 +602,13 @@ def _counterexamples_on_ray(executor, args, names: list[str], searched, out: Pat
         got = executor.map(diagonal_module, decoding, model, device, [f"n={i}" for i in indices])
         return {int(k.split("=")[1]): (d["output"], d["failed"], d["again"]) for k, d in got.items()}
 
-    remote = {name: executor.remote_model(name, device) for name in names}
-    diagonal = Diagonal(b=args.b, max_queries=args.max_queries, ask=ask,
-                        wave=len(executor.pool(names[0], device)))
+    diagonal = Diagonal(b=args.b, max_queries=args.max_queries, ask=ask)
     records: list = []
     started = time.time()
-    for name in names:
-        records += diagonal.run_model(remote[name], name)
+    for name in names:                     # one model's workers at a time, each loading it once
+        remote = executor.remote_model(name, device)
+        diagonal.wave = len(executor.pool(name, device))
+        records += diagonal.run_model(remote, name)
         if searched is not None and hasattr(searched, "sample"):
             found = executor.map(searched, searched.Budget(), name, device, list(searched.SEARCHES))
             mine = [Record(**r) for key in searched.SEARCHES for r in found[key]["records"]]

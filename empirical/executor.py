@@ -210,9 +210,14 @@ class RayExecutor:
         return remote.remote(model, device, self.threads, [p for p in sys.path if p])
 
     def pool(self, model: str | None, device: str) -> list:
-        """The actors of a model (created and loaded on first use)."""
+        """The actors of a model (created and loaded on first use). One model's workers hold the
+        cluster at a time (each holds its CPUs or GPU while it lives): making a pool for another
+        model or device ends the previous one, as the commands go model by model."""
         slot = (model, device)
         if slot not in self.pools:
+            for other in list(self.pools):
+                for actor in self.pools.pop(other):
+                    self.ray.kill(actor)
             self.pools[slot] = [self._actor(model, device) for _ in range(self._pool_size(device))]
         return self.pools[slot]
 

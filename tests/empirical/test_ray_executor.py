@@ -151,3 +151,33 @@ def test_the_diagonal_construction_asking_on_workers_gives_the_local_records(smo
         return {int(k.split("=")[1]): (d["output"], d["failed"], d["again"]) for k, d in got.items()}
     on_ray = diagonal.Diagonal(family, b=2, max_queries=6, ask=ask, wave=2).run_model(remote, "smollm2")
     assert [r.to_json() for r in on_ray] == [r.to_json() for r in local]
+
+
+@pytest.mark.slow
+def test_trainings_on_workers_that_load_no_model_give_the_local_samples(executor, tmp_path):
+    """The multimodal probe (its own models, trained here) on a pool that loads nothing; making
+    that pool ends the previous model's workers, which hold the cluster's CPUs."""
+    import torch
+
+    from empirical.executor import Placement
+    from empirical.probes import multimodal
+    from tests.empirical.test_multimodal import TINY
+    config = dataclasses.replace(TINY, sizes=((8, 1, 2), (12, 1, 2)), data_sizes=(64,), text_fractions=(0.5,),
+                                 extra_fractions=(0.5,))
+    before = executor.pool("smollm2", "cpu")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)                    # the workers' thread count
+    try:
+        local = ProbeRun(multimodal.NAME, multimodal.LABEL, config, multimodal.model_info("cpu"), "cpu",
+                         root=tmp_path / "local")
+        LOCAL.sweep(local, multimodal, Placement("cpu"))
+    finally:
+        torch.set_num_threads(previous)
+    on_ray = ProbeRun(multimodal.NAME, multimodal.LABEL, config, multimodal.model_info("cpu"), "cpu",
+                      root=tmp_path / "ray")
+    executor.sweep(on_ray, multimodal, Placement("cpu"))
+    assert ("smollm2", "cpu") not in executor.pools and (None, "cpu") in executor.pools
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(before[0].pid.remote(), timeout=60)
+    assert len(lines(on_ray)) == len(multimodal.keys(config)) == 5
+    assert by_key(on_ray) == by_key(local)
