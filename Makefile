@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 LIMITS := $(VENV)/bin/limits
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: verify test test-all lint crosscheck crosscheck-full counterexamples reliability bench bench-transcendental soundness report report-screenshots clean
+.PHONY: verify test test-all test-ray lint crosscheck crosscheck-full counterexamples reliability bench bench-transcendental soundness report report-screenshots clean
 
 # The checker's pinned requirements, then the project itself (no dependencies: they are pinned above).
 $(VENV)/.checker: requirements.txt pyproject.toml
@@ -55,6 +55,9 @@ test-checker: $(VENV)/.dev         ## the checker's tests alone: no torch needed
 
 test-all: $(VENV)/.dev $(VENV)/.empirical  ## every tier, including the slow soundness and fuzzing runs
 	$(PY) -m pytest -q --run-slow
+
+test-ray: $(VENV)/.dev $(VENV)/.empirical  ## the Ray executor against the local one, slow tier included (a killed worker)
+	$(PY) -m pytest -q --run-slow tests/empirical/test_ray_executor.py
 
 soundness: $(VENV)/.dev           ## 20,000 generated statements against the independent oracle
 	$(LIMITS) soundness --count 20000 --jobs 2
