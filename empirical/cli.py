@@ -565,6 +565,7 @@ def counterexamples_main(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if executor is not executors.LOCAL:
+        started = time.time()
         try:
             records = _counterexamples_on_ray(executor, args, names, searched, out)
         except ModelUnavailable as err:
@@ -572,7 +573,7 @@ def counterexamples_main(args) -> int:
             return 2
         finally:
             executors.shutdown(executor)
-        return _write_counterexamples(out, names, records, {})
+        return _write_counterexamples(out, names, records, {}, started)
     diagonal = Diagonal(b=args.b, max_queries=args.max_queries)
     records = []
     tokenizers = {}
