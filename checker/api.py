@@ -30,11 +30,14 @@ def statement_files(paths: list[str]) -> list[Path]:
     return files
 
 
-def load_text(text: str, file: str = "<string>", uses: bool = True) -> list[CoreTheorem]:
+def load_text(text: str, file: str = "<string>", uses: bool = True, modules: dict | None = None) -> list[CoreTheorem]:
     """Parse and elaborate one file's text; raises `SourceError` with every problem found.
-    `uses=False` leaves the `uses` references to the caller (load_files checks them across files)."""
+    `uses=False` leaves the `uses` references to the caller (load_files checks them across files);
+    `modules`, when given, receives the file's surface tree under its name."""
     try:
         module, diagnostics = parse_blocks(text, file)
+        if modules is not None and not diagnostics:
+            modules[file] = module
         theorems: list[CoreTheorem] = []
         try:
             theorems = elaborate(module, text)
@@ -49,7 +52,8 @@ def load_text(text: str, file: str = "<string>", uses: bool = True) -> list[Core
         raise SourceError([Diagnostic(Span(file, 1, 1), "expression nested too deeply")], {file: text}) from None
 
 
-def load_files(files: list[Path]) -> list[CoreTheorem]:
+def load_files(files: list[Path], modules: dict | None = None) -> list[CoreTheorem]:
+    """Every theorem of `files`, elaborated (`modules`: as in `load_text`)."""
     theorems: list[CoreTheorem] = []
     errors = SourceError([], {})
     for f in files:
@@ -59,7 +63,7 @@ def load_files(files: list[Path]) -> list[CoreTheorem]:
             errors.diagnostics.append(Diagnostic(Span(str(f), 1, 1), f"file is not UTF-8 text ({err.reason})"))
             continue
         try:
-            theorems += load_text(text, str(f), uses=False)
+            theorems += load_text(text, str(f), uses=False, modules=modules)
         except SourceError as err:
             errors.diagnostics += err.diagnostics
             errors.sources.update(err.sources)

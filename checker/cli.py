@@ -80,8 +80,8 @@ def _verify_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--second-solver-timeout", type=float, default=2.0, metavar="S",
                    help="seconds per cvc5 query (default 2); a cvc5 timeout is reported as unknown")
     p.add_argument("--recheck-unknown", action="store_true",
-                   help="ask cvc5 again the queries an earlier run left unknown at the same limit (by default they "
-                        "stay unknown, marked as from the earlier run)")
+                   help="ask cvc5 again the queries an earlier run left unknown at the same limit, and decide again "
+                        "the tightness probes it left undecided (by default both stay as they were)")
     p.add_argument("--tightness", action="store_true",
                    help="probe each comparison, quantifier and connective of claims and assumptions with "
                         "a stronger sibling, and the hypotheses for vacuity")

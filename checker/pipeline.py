@@ -14,7 +14,9 @@ the theorems' order, exactly as a sequential run gives them. A worker whose memo
 unknown, its probes undecided, its query unknown, with the reason, never a verdict. A
 theorem's decisions are cached (kind "checks") when every check and necessity row of it is
 decided, keyed by its file's text, the options and the checker's version: a warm run restores
-them, query files and counterexample files included. The run's profile (CPU seconds and peak
+them, query files and counterexample files included (a check left unknown is decided again).
+A cvc5 query or a tightness probe an earlier run left unknown at the same limit keeps that
+answer unless `recheck_unknown` is set: it is never taken for a decided one. The run's profile (CPU seconds and peak
 memory by stage and by theorem, and the peak of the whole process tree) goes into report.json.
 """
 from __future__ import annotations
@@ -117,7 +119,7 @@ def _site_task(index: int, key: str):
     surface = _RUN["surface"][index]
     site = next(s for s in tightness_.sites(surface) if s.key == key)
     cache = Cache(_RUN["cache"]) if _RUN["cache"] else None
-    entry = tightness_.analyse_site(surface, site, _RUN["probe_options"], cache)
+    entry = tightness_.analyse_site(surface, site, _RUN["probe_options"], cache, _RUN["recheck_unknown"])
     return entry.to_json(), (cache.hits, cache.misses) if cache else (0, 0)
 
 
@@ -133,10 +135,11 @@ def verify_run(settings: VerifySettings, progress=None) -> VerifyRun:
     theorem in the phases "checks" and "tightness" (text: the theorem id and its verdicts), a
     query in the phase "cvc5"."""
     files = statement_files(settings.paths)
-    theorems = load_files(files)
+    modules: dict = {}
+    theorems = load_files(files, modules)
     started = time.perf_counter()
     cache = Cache(settings.cache)
-    schedule = _Schedule(settings, files, theorems, cache, progress)
+    schedule = _Schedule(settings, files, theorems, cache, progress, modules)
     schedule.run()
     results = [r for i in range(len(schedule.selected)) for r in schedule.results[i]]
     rows = [row for i in range(len(schedule.selected)) for row in schedule.rows[i]]
@@ -176,7 +179,7 @@ def _add_profile(report: Path, profile: dict) -> None:
 class _Schedule:
     """The run's tasks over the workers, and what came back (see the module's docstring)."""
 
-    def __init__(self, settings: VerifySettings, files, theorems, cache: Cache, progress):
+    def __init__(self, settings: VerifySettings, files, theorems, cache: Cache, progress, modules: dict):
         self.settings, self.cache, self.progress = settings, cache, progress
         self.selected = selected(theorems, settings.only)
         self.options = settings.options
@@ -185,8 +188,9 @@ class _Schedule:
         self.texts = {str(f): Path(f).read_text(encoding="utf-8") for f in files}
         surface = {}
         if settings.tightness or settings.tightness_all:
-            for f in files:
-                for t in parse_source(self.texts[str(f)], str(f)).theorems:
+            for f in files:  # the surface trees load_files parsed, else parsed here
+                module = modules.get(str(f)) or parse_source(self.texts[str(f)], str(f))
+                for t in module.theorems:
                     surface[t.id] = t
         self.surface = [surface.get(t.id) for t in self.selected]
         self.results: dict[int, list[CheckResult]] = {}
@@ -208,7 +212,7 @@ class _Schedule:
         if settings.second_solver:
             import checker.analyses.cvc5_check  # noqa: F401 - loaded once, before the workers fork
         _RUN.update(theorems=self.selected, options=self.options, necessity=settings.necessity,
-                    surface=self.surface, probe_options=self.probe_options,
+                    surface=self.surface, probe_options=self.probe_options, recheck_unknown=settings.recheck_unknown,
                     cache=str(self.cache.root) if self.cache.enabled else None)
         try:
             self.workers = Workers(jobs_for(settings.jobs), memory_mb=settings.worker_memory_mb,

@@ -348,13 +348,13 @@ def _reading(site: Site, results: list[tuple[str, ProbeOutcome]]) -> tuple[Readi
     return Reading.NEIGHBOURS, ", ".join(f"{label}: {o.value}" for label, o in results)
 
 
-def analyse_site(thm: S.Theorem, site: Site, options: Options, cache=None) -> Entry:
+def analyse_site(thm: S.Theorem, site: Site, options: Options, cache=None, retry_undecided: bool = True) -> Entry:
     static, siblings = probes(thm, site)
     entry = Entry(site.key, site.kind, site.section, site.location, site.text, _STATIC[static], static)
     results = []
     for label, sibling in siblings:
         text = theorem_to_source(sibling)
-        statuses = cached_statuses(text, options, cache)
+        statuses = cached_statuses(text, options, cache, retry_undecided)
         o = outcome(statuses)
         entry.probes.append({"label": label, "sibling": _sibling_text(sibling, site),
                              "statuses": [s.value for s in statuses], "outcome": o.value})
@@ -386,19 +386,28 @@ def _sibling_text(sibling: S.Theorem, site: Site) -> str:
     return expr_to_source(node_at(getattr(sibling.items[site.item], site.attr), site.path))
 
 
-def cached_statuses(text: str, options: Options, cache) -> list[Status]:
+def cached_statuses(text: str, options: Options, cache, retry_undecided: bool = True) -> list[Status]:
+    """The sibling's statuses, from the cache when it holds them decided. An unknown is never
+    kept as an answer: it is noted apart, and with `retry_undecided` False a sibling an earlier
+    run left unknown at this limit keeps that unknown instead of being decided again."""
     opts = {"timeout": options.timeout}
     if cache is not None:
         hit = cache.get("statuses", text, opts)
         if isinstance(hit, list) and all(s in _STATUS_WORDS for s in hit) and "unknown" not in hit:
             return [Status(s) for s in hit]
+        earlier = None if retry_undecided else cache.peek("statuses-unknown", text, opts)
+        if isinstance(earlier, list) and earlier and all(s in _STATUS_WORDS for s in earlier):
+            return [Status(s) for s in earlier]
     try:
         statuses = statuses_of(text, replace(options, build_dir=None))
     except (SourceError, RecursionError):
         statuses = [Status.ERROR]
     if cache is not None and Status.UNKNOWN not in statuses:
-        # An unknown (a time limit, a loaded machine) is decided again next time, never kept.
         cache.put("statuses", text, [s.value for s in statuses], opts)
+    elif cache is not None:
+        # An unknown (a time limit, a loaded machine) is never kept as the answer: it is noted
+        # apart, for a run that chooses not to spend the limit on it again.
+        cache.put("statuses-unknown", text, [s.value for s in statuses], opts)
     return statuses
 
 

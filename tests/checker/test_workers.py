@@ -124,3 +124,18 @@ def test_a_worker_out_of_memory_makes_checks_unknown_never_decided(tmp_path: Pat
     # nothing undecided is kept: a run with room decides every check
     again = verify_run(_settings(tmp_path, "room"))
     assert again.ok and again.profile["cached_theorems"] == 0
+
+
+def test_an_undecided_probe_is_kept_apart_and_decided_again_only_when_asked(tmp_path: Path):
+    from checker.analyses.cache import Cache
+    from checker.analyses.tightness import cached_statuses
+    from checker.verdict import Status
+    text = 'theorem P-1 "a sibling" {\n  param x : real\n  claim x^2 + 1 > 0\n  check symbolic expect proved\n}\n'
+    cache = Cache(tmp_path / "cache")
+    starved = Options(timeout=2, budget=1e-9)             # no time at all: unknown, never a verdict
+    assert cached_statuses(text, starved, cache) == [Status.UNKNOWN]
+    assert cache.peek("statuses", text, {"timeout": 2}) is None       # not kept as the answer
+    roomy = Options(timeout=2)
+    assert cached_statuses(text, roomy, cache, retry_undecided=False) == [Status.UNKNOWN]
+    assert cached_statuses(text, roomy, cache, retry_undecided=True) == [Status.PROVED]
+    assert cached_statuses(text, roomy, cache, retry_undecided=False) == [Status.PROVED]  # decided wins
