@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from checker.paths import results
@@ -32,16 +32,22 @@ def records_file() -> Path:
     return results() / "counterexamples" / "counterexamples.jsonl"
 
 
+def records_sha256() -> str:
+    """The sha256 of the records file as it is now (empty: there is none)."""
+    path = records_file()
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
 @dataclass(frozen=True)
 class Config:
-    records_sha256: str = ""    # the records file the samples were asked from (empty: none found)
+    # the records file the samples are asked from (empty: none found), read when the config is made
+    records_sha256: str = field(default_factory=records_sha256)
 
     @classmethod
     def preset(cls, preset: bool | str = False) -> Config:
         """Every preset asks every diagonal record: the set is what the construction made."""
         preset_name(preset)
-        path = records_file()
-        return cls(hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "")
+        return cls()
 
 
 def _records() -> list[Record]:
@@ -72,8 +78,7 @@ def plan(config: Config, observed: dict | None = None) -> list[power.Requirement
 def setup(config: Config, loaded) -> tuple:
     """(the model, the records), once per worker (empirical/executor.py); the records file must
     be the one the config names, or the keys would point at other lines."""
-    path = records_file()
-    found = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+    path, found = records_file(), records_sha256()
     if found != config.records_sha256:
         raise ValueError(f"{path} has changed since this run's config was made (sha256 {found[:12] or 'none'}, "
                          f"config {config.records_sha256[:12] or 'none'}): delete the run's folder to ask the "

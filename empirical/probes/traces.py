@@ -59,7 +59,7 @@ class Config:
         if name == "full":
             return cls(steps=(2, 3, 4, 5), tasks=100, budgets=(8, 16, 24, 32, 48, 64, 96))
         if name == "standard":
-            return cls(steps=(2, 3, 4), tasks=40, budgets=(8, 16, 24, 32, 48, 64))
+            return cls(steps=(2, 3, 4), tasks=43, budgets=(8, 16, 24, 32, 48, 64))
         return cls()
 
 
