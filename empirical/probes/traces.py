@@ -246,9 +246,9 @@ def _r2(model_name: str, samples: list[dict]) -> Verdict:
         s = invalid[0]
         example = (f"; e.g. {s['expression']} = {s['expected']}, rewarded, with the trace "
                    f"\"{s['by_budget'][max(s['by_budget'], key=int)]['trace'][:120]}\" ({s['trace_errors'][0]})")
+    share = f"share {k / n:.2f} [{lo:.2f}, {hi:.2f}] (95% Wilson)" if n else "no share to measure"
     head = (f"{len(samples)} arithmetic chains, greedy traces: {n} answers rewarded by 1[answer correct], {k} of "
-            f"them on an invalid trace, share {k / n if n else float('nan'):.2f} [{lo:.2f}, {hi:.2f}] (95% Wilson); "
-            f"valid traces {valid_all}/{len(samples)} overall")
+            f"them on an invalid trace, {share}; valid traces {valid_all}/{len(samples)} overall")
     if n and lo > 0:
         verdict = "consistent"
         reading = ("the outcome-only reward pays these answers exactly as it pays right answers on valid traces: "
