@@ -37,7 +37,7 @@ def verify_timings(python: str) -> dict:
 
 def import_timing(python: str, repeats: int = 5) -> dict:
     """Time to import the checker in a fresh interpreter, and whether torch came with it."""
-    code = ("import sys, time; t = time.perf_counter(); import checker.api, checker.engine, checker.cli; "
+    code = ("import sys, time; t = time.perf_counter(); import checker.api, checker.decide.engine, checker.cli; "
             "print(time.perf_counter() - t, 'torch' in sys.modules, 'transformers' in sys.modules)")
     bare = "import time; t = time.perf_counter(); print(time.perf_counter() - t)"
     times, torch_loaded = [], False

@@ -243,7 +243,7 @@ def markdown(state: dict) -> tuple[str, list[dict]]:
                 f"`make verify` over {mv['checks']} checks of {mv['theorems']} theorems (necessity, tightness, the "
                 "cvc5 re-check and the catalogue included), cold (no build folder, no result cache, no bytecode) "
                 "and then warm:", ""] + verify_profile.markdown(mv) + [
-                "Importing the checker (`checker.api`, `checker.engine`, `checker.cli`) takes "
+                "Importing the checker (`checker.api`, `checker.decide.engine`, `checker.cli`) takes "
                 f"{imp['seconds'] * 1000:.0f} ms "
                 f"(median of {len(imp['runs'])} fresh interpreters); torch or transformers imported: "
                 f"{'**yes**' if imp['torch_imported'] else 'no'}.", ""]
