@@ -301,7 +301,13 @@ def analyse(model_name: str, samples: list[dict], config: Config) -> dict:
     r = fit_margin(wide, shares)
     fitted = modelled_share(r, np.array(wide))
     uniform = [c["token_share"] for c in curve if c["k"] >= 1]
-    numbers = {"questions": len(questions), "ks": ks, "curve": curve, "fitted_r": r,
+    # the layer that gives the gold passage the most weight at the widest k, and its own curve
+    layers = np.array([[np.mean([by[(q, k)]["attention_share_layers"][i] for q in questions])
+                        for i in range(len(by[(questions[0], wide[-1])]["attention_share_layers"]))] for k in wide])
+    top = int(layers[-1].argmax())
+    numbers_top = {"top_layer": top, "top_layer_share": [float(x) for x in layers[:, top]],
+                   "top_layer_r": fit_margin(wide, list(layers[:, top]))}
+    numbers = {"questions": len(questions), "ks": ks, "curve": curve, "fitted_r": r, **numbers_top,
                "fitted_share": [float(x) for x in fitted],
                "fit_max_deviation": float(np.max(np.abs(fitted - np.array(shares)))),
                "information_slope": mean_interval(info_slopes), "accuracy_slope": mean_interval(acc_slopes),
@@ -357,11 +363,18 @@ def _share(model_name: str, numbers: dict, config: Config) -> Verdict:
             f"{reading}. Rt-2.share's r / (r + k - 1) fitted at r = {r:.3g} (the gold weighted like {r:.3g} "
             f"distractors) is at most {numbers['fit_max_deviation']:.3f} from the measured means; at k = "
             f"{last['k']} the share is {last['attention_share']:.3f}, on the way to Rt-2.limit's 0 only as far "
-            "as the grid goes")
+            f"as the grid goes. The layer most on the gold at k = {last['k']} (layer {numbers['top_layer']}, mean "
+            f"over its heads) gives it {_shares(numbers['top_layer_share'], curve[1:])}: r = "
+            f"{numbers['top_layer_r']:.3g}")
     return Verdict(NAME, model_name, RT2_SHARE, verdict, text,
-                   {k: numbers[k] for k in ("curve", "share_slope", "fitted_r", "fitted_share", "fit_max_deviation")},
+                   {k: numbers[k] for k in ("curve", "share_slope", "fitted_r", "fitted_share", "fit_max_deviation",
+                                            "top_layer", "top_layer_share", "top_layer_r")},
                    n=n, unit="questions", quantity="change of the gold attention share per doubling of k (k >= 2)",
                    interval=[slope[1], slope[2]], needed=needed)
+
+
+def _shares(values: list[float], curve: list[dict]) -> str:
+    return ", ".join(f"k={c['k']}: {v:.3f}" for v, c in zip(values, curve))
 
 
 def plot(run: ProbeRun, result: dict) -> None:
@@ -379,6 +392,8 @@ def plot(run: ProbeRun, result: dict) -> None:
                               [c["attention_share_ci"][1] - y for y, c in zip(ys, curve)]],
                 marker="o", capsize=4, label="attention share of the gold passage (95% t)")
     ax.plot(ks, [c["token_share"] for c in curve], "s:", label="gold share of the passage tokens (r = 1)")
+    ax.plot(ks, numbers["top_layer_share"], "d-.", color="tab:red",
+            label=f"layer {numbers['top_layer']}, the most on the gold (r = {numbers['top_layer_r']:.3g})")
     dense = np.unique(np.round(np.geomspace(1, max(ks), 60)))
     ax.plot(dense, modelled_share(numbers["fitted_r"], dense), "k--", lw=1,
             label=f"Rt-2.share r / (r + k - 1), r = {numbers['fitted_r']:.3g}")

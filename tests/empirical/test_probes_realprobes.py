@@ -150,7 +150,8 @@ def _breadth_samples(questions: int, info_slope, r: float, seed: int, noise: flo
                    "answer_logprob": base if k == 0 else -2.0 + slope * np.log2(k) + rng.normal(0, noise)}
             if k:
                 share = float(np.clip(r / (r + k - 1) + (rng.normal(0, 0.02) if k > 1 else 0), 0.001, 1))
-                row.update({"attention_share": share, "token_share": 1 / k})
+                row.update({"attention_share": share, "token_share": 1 / k,
+                            "attention_share_layers": [1 / k, share, float(np.clip(4 * share, 0, 1))]})
             out.append(row)
     return out
 
@@ -162,6 +163,8 @@ def test_breadth_verdicts_on_constructed_samples():
     assert info.verdict == "consistent" and info.interval[1] < 0
     assert share.verdict == "consistent" and share.interval[1] < 0
     assert result["numbers"]["fitted_r"] == pytest.approx(2.0, rel=0.15)
+    assert result["numbers"]["top_layer"] == 2 and result["numbers"]["top_layer_r"] > 2.0
+    assert "layer 2" in share.text
     first = result["numbers"]["curve"][1]
     assert first["k"] == 1 and first["accuracy"] == 1.0 and first["information"] == pytest.approx(18.0, abs=1.0)
     rising, _ = breadth.analyse("constructed", _breadth_samples(16, +0.5, 2.0, 1), config)["verdicts"]
