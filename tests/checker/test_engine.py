@@ -260,8 +260,9 @@ def test_error_status_never_counts_as_expected():
 # ---- unknown ----------------------------------------------------------------------------------
 
 def test_construct_that_cannot_be_eliminated_is_unknown_never_proved():
-    # true (x e^x >= -1/e > -1), but x sits both inside exp and outside it
-    r = run1("param x : real\nclaim x * exp(x) > -1\ncheck symbolic expect unknown")
+    # true (cos x = -1 and cos(sqrt(2) x) = -1 at one x would make sqrt(2) rational), but no bound
+    # or box over the whole line shows it: the infimum -2 is approached and never reached
+    r = run1("param x : real\nclaim cos(x) + cos(sqrt(2) * x) > -2\ncheck symbolic expect unknown")
     assert r.status == "unknown"
     assert r.reason.strip()
     assert r.counterexample is None
@@ -298,8 +299,14 @@ def test_check_timeout_option_overrides_the_default():
 
 
 def test_unknown_is_not_as_expected_unless_expected():
-    r = run1("param x : real\nclaim x * exp(x) > -1\ncheck symbolic expect proved")
+    r = run1("param x : real\nclaim cos(x) + cos(sqrt(2) * x) > -2\ncheck symbolic expect proved")
     assert r.status == "unknown" and not r.as_expected
+
+
+def test_x_exp_x_above_minus_one_is_proved_by_the_bounds():
+    # true: x e^x >= -1/e > -1, with x both inside exp and outside it
+    r = run1("param x : real\nclaim x * exp(x) > -1\ncheck symbolic expect proved")
+    assert r.status == "proved" and r.as_expected
 
 
 # ---- witnesses ------------------------------------------------------------------------------
