@@ -114,6 +114,8 @@ def run(args) -> int:
     out = Path(args.out)
     started = time.time()
     modules = {p: importlib.import_module(f"empirical.probes.{p}") for p in probes}
+    for module in modules.values():     # the code as imported: a summary names the code that made it
+        probe_code_sha256(module)
     preset = "full" if getattr(args, "full", False) else getattr(args, "preset", "cpu")
     if getattr(args, "plan", False):
         return plan_main(args, preset, modules, out)
@@ -198,14 +200,21 @@ def _is_project_results(out: Path) -> bool:
     return Path(out).resolve() == results().resolve()
 
 
+_CODE_HASHES: dict[str, str] = {}
+
+
 def probe_code_sha256(module) -> str:
-    """A hash of the probe's module and the framework its verdicts go through."""
+    """A hash of the probe's module and the framework its verdicts go through, as they were when
+    this process first asked: the code it runs, even if the files are edited while it runs."""
     import hashlib
-    digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for path in (Path(module.__file__), here / "framework.py", here / "stats.py"):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    name = module.__name__
+    if name not in _CODE_HASHES:
+        digest = hashlib.sha256()
+        here = Path(__file__).resolve().parent
+        for path in (Path(module.__file__), here / "framework.py", here / "stats.py"):
+            digest.update(path.read_bytes())
+        _CODE_HASHES[name] = digest.hexdigest()
+    return _CODE_HASHES[name]
 
 
 def finished(module, model_name: str, out: Path, full: bool | str = False) -> bool:
