@@ -48,7 +48,7 @@ from checker.workers import Done, Task, Workers
 
 PROBE_BUDGET_S = 60.0     # wall time of one tightness probe's check, all its work included
 PROBE_MEMORY_MB = 256.0   # memory one probe's check may add
-WORKER_MEMORY_MB = 400.0  # a worker whose resident memory passes this is stopped
+WORKER_MEMORY_MB = 400.0  # a worker whose resident memory grows past this (over its fork) is stopped
 
 
 @dataclass

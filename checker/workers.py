@@ -3,7 +3,8 @@
 `Workers(jobs, memory_mb)` forks `jobs` processes; `submit(Task)` queues a call of a
 module-level function, and `run(on_done)` hands queued tasks to idle workers by priority until
 none is left, calling `on_done(Done)` in the parent as each finishes (it may submit more). The
-parent watches its workers: one whose resident memory grows past `memory_mb`, or whose task
+parent watches its workers: one whose resident memory grows by more than `memory_mb` over what
+it held, idle, before its first task (the pages the fork shares with the parent), or whose task
 runs past the task's own wall-clock limit, is killed and replaced, and its task comes back with
 `error` set ("memory" or "time"), never a value: the caller reads that as undecided. Each task
 reports its CPU time (user + system) and the peak resident memory of its worker while it ran;
@@ -55,13 +56,15 @@ class _Worker:
     started: float = 0.0
     peak_mb: float = 0.0
     tasks_done: int = 0
+    inherited_mb: float | None = None  # its resident memory before its first task: what the fork inherited
 
 
 @dataclass
 class Workers:
     jobs: int
-    memory_mb: float | None = None   # resident memory past which a worker is stopped
-    recycle_mb: float | None = None  # a worker above this after a task is replaced by a fresh fork
+    memory_mb: float | None = None   # growth of resident memory (over what the fork inherited)
+                                     # past which a worker is stopped
+    recycle_mb: float | None = None  # a worker grown past this after a task is replaced by a fresh fork
     peak_tree_mb: float = 0.0
     stopped: list[str] = field(default_factory=list)   # what was stopped and why, for the report
     _queue: list = field(default_factory=list)
@@ -88,6 +91,12 @@ class Workers:
                 for w in self._workers:
                     if w.task is None and self._queue:
                         _, _, task = heapq.heappop(self._queue)
+                        if w.inherited_mb is None:
+                            # a fork shares the parent's pages and /proc counts them as the child's:
+                            # a parent that has loaded a large library (torch, under pytest) must not
+                            # make every task look out of memory, so the limits count the growth
+                            # over what the idle fork holds before its first task
+                            w.inherited_mb = _rss_mb(w.process.pid)
                         w.task, w.started, w.peak_mb = task, time.monotonic(), 0.0
                         w.conn.send((task.fn, task.args))
                 busy = [w for w in self._workers if w.task is not None]
@@ -110,7 +119,8 @@ class Workers:
             self._replace(w)
         w.task = None
         w.tasks_done += 1
-        if self.recycle_mb and w.process.is_alive() and _rss_mb(w.process.pid) > self.recycle_mb:
+        if self.recycle_mb and w.process.is_alive() and \
+                _rss_mb(w.process.pid) - (w.inherited_mb or 0.0) > self.recycle_mb:
             self._replace(w)
         on_done(Done(task.key, value, error, cpu, max(peak_mb, w.peak_mb), wall))
 
@@ -125,7 +135,7 @@ class Workers:
                 continue
             w.peak_mb = max(w.peak_mb, rss)
             why = ""
-            if self.memory_mb and rss > self.memory_mb:
+            if self.memory_mb and rss - (w.inherited_mb or 0.0) > self.memory_mb:
                 why = "memory"
             elif w.task.seconds is not None and now - w.started > w.task.seconds:
                 why = "time"
@@ -143,7 +153,7 @@ class Workers:
         w.process.join()
         w.conn.close()
         fresh = self._spawn()
-        w.process, w.conn = fresh.process, fresh.conn
+        w.process, w.conn, w.inherited_mb = fresh.process, fresh.conn, None
 
     def close(self) -> None:
         for w in self._workers:

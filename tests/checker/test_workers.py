@@ -117,7 +117,9 @@ def test_a_warm_run_restores_the_cold_runs_decisions_files_and_rows(tmp_path: Pa
 
 
 def test_a_worker_out_of_memory_makes_checks_unknown_never_decided(tmp_path: Path):
-    run = verify_run(_settings(tmp_path, "tiny", worker_memory_mb=1.0))
+    # the limit counts growth over what a fork inherits, which a small check may not even reach
+    # within one poll: a negative limit is one no worker can meet, so every task is stopped
+    run = verify_run(_settings(tmp_path, "tiny", worker_memory_mb=-1.0))
     assert {r.status.value for r in run.results} == {"unknown"}
     assert all("stopped" in r.reason for r in run.results)
     assert run.profile["stopped"] and run.tightness == []
@@ -139,3 +141,24 @@ def test_an_undecided_probe_is_kept_apart_and_decided_again_only_when_asked(tmp_
     assert cached_statuses(text, roomy, cache, retry_undecided=False) == [Status.UNKNOWN]
     assert cached_statuses(text, roomy, cache, retry_undecided=True) == [Status.PROVED]
     assert cached_statuses(text, roomy, cache, retry_undecided=False) == [Status.PROVED]  # decided wins
+
+
+def _grow(mb: int) -> int:
+    block = bytearray(mb << 20)
+    for i in range(0, len(block), 4096):   # touch every page so it is resident
+        block[i] = 1
+    time.sleep(0.5)
+    return len(block)
+
+
+def test_the_memory_limit_counts_growth_over_the_fork_not_the_inherited_pages():
+    """A parent holding 200 MB forks workers that inherit those pages: a 100 MB limit must not
+    stop a task that adds a few MB, and must stop one that adds 150 MB."""
+    ballast = bytearray(200 << 20)
+    for i in range(0, len(ballast), 4096):
+        ballast[i] = 1
+    done = {d.key: d for d in _run(Workers(2, memory_mb=100.0),
+                                   [Task("small", _grow, (4,)), Task("large", _grow, (150,))])}
+    assert done["small"].error == "" and done["small"].value == 4 << 20
+    assert done["large"].error == "memory" and done["large"].value is None
+    del ballast
