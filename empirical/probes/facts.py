@@ -48,6 +48,7 @@ from checker.statements import load_statement
 from .. import power
 from ..framework import ProbeRun, Verdict, preset_name
 from ..stats import bootstrap_mean, wilson
+from .multimodal import parse  # the key format both trained-here probes use
 
 NAME = "facts"
 THEOREMS = ("H-4.measured", "H-5.per-fact", "H-6", "H-6.tv", "H-6.greedy", "H-9", "H-9.measured")
@@ -100,11 +101,6 @@ def keys(config: Config) -> list[str]:
         out += [f"size|d={d_}|L={l_}|h={h_}|eta=0|seed={s}" for d_, l_, h_ in config.sizes]
         out += [f"noise|d={d}|L={layers}|h={heads}|eta={e:g}|seed={s}" for e in config.etas]
     return out
-
-
-def parse(key: str) -> dict:
-    family, *rest = key.split("|")
-    return {"family": family, **dict(part.split("=") for part in rest)}
 
 
 def train_spec(key: str, config: Config):
