@@ -37,6 +37,7 @@ evaluated through H-9.measured and H-9's hypotheses evaluated at the measured va
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -46,6 +47,7 @@ import numpy as np
 from checker.statements import load_statement
 
 from .. import power
+from ..executor import Placement
 from ..framework import ProbeRun, Verdict, preset_name
 from ..stats import bootstrap_mean, wilson
 from .multimodal import parse  # the key format both trained-here probes use
@@ -126,14 +128,17 @@ def model_info(device: str) -> dict:
             "source_sha256": None, "quantization": "float32 (and the stated bits for H-4)", "device": device}
 
 
-def run(run: ProbeRun, loaded=None) -> list[Verdict]:
+def sample(key: str, config: Config, placement: Placement) -> dict:
+    """One training from its key alone (seeded by it), on the placement's device
+    (empirical/executor.py: the same locally and on a Ray worker)."""
     from ..facts.train import train
+    spec = train_spec(key, config)
+    return {**parse(key), "lr": spec.lr, "steps": spec.steps, **train(spec, placement.device)}
+
+
+def run(run: ProbeRun, loaded=None) -> list[Verdict]:
     config: Config = run.config
-    device = getattr(loaded, "device", None) or run.device
-    for key in run.progress(keys(config)):
-        spec = train_spec(key, config)
-        result = train(spec, device)
-        run.record(key, {**parse(key), "lr": spec.lr, "steps": spec.steps, **result})
+    run.sweep(sys.modules[__name__], loaded if loaded is not None else Placement(run.device))
     samples = {s["key"]: s for s in run.samples(keys(config))}
     analysis = analyse_samples(config, samples)
     verdicts = verdicts_from(run.model_name, analysis)

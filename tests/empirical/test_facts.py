@@ -229,9 +229,9 @@ def test_probe_resumes_and_skips_finished_trainings(tmp_path):
     recorded = []
 
     class Counting(ProbeRun):
-        def record(self, key, data):
+        def record(self, key, data, timing=None):
             recorded.append(key)
-            super().record(key, data)
+            super().record(key, data, timing)
 
     keys = probe.keys(TINY)
     first = Counting(probe.NAME, probe.LABEL, TINY, probe.model_info("cpu"), "cpu", root=tmp_path)
