@@ -117,6 +117,13 @@ class Workers:
             value, error, cpu, peak_mb, wall = None, "crash: the worker stopped", 0.0, w.peak_mb, \
                 time.monotonic() - w.started
             self._replace(w)
+        if not error and self.memory_mb and \
+                max(peak_mb, w.peak_mb) - (w.inherited_mb or 0.0) > self.memory_mb:
+            # a task can finish between two polls: its own peak (VmHWM) still counts against the
+            # limit, so whether a check past it is decided never depends on the poll's timing
+            value, error = None, "memory"
+            self.stopped.append(f"{task.key}: memory ({max(peak_mb, w.peak_mb):.0f} MB peak, "
+                                f"{wall:.1f} s)")
         w.task = None
         w.tasks_done += 1
         if self.recycle_mb and w.process.is_alive() and \
