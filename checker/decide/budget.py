@@ -102,6 +102,24 @@ def running(budget: Budget | None):
         _CURRENT = saved
 
 
+@contextmanager
+def within(seconds: float):
+    """A shorter deadline inside the check in force, for an attempt that has a fallback: past
+    it `tick()` raises `BudgetExceeded` and the caller takes the other way. The check's own
+    deadline, if sooner, still holds; without a check in force the attempt gets its own."""
+    global _CURRENT
+    saved = _CURRENT
+    inner = Budget(seconds, saved.memory_mb if saved is not None else DEFAULT_MEMORY_MB)
+    if saved is not None:
+        inner.deadline = min(inner.deadline, saved.deadline)
+        inner.base_rss = saved.base_rss
+    _CURRENT = inner
+    try:
+        yield inner
+    finally:
+        _CURRENT = saved
+
+
 ALARM_GRACE = 1.0  # seconds past the budget before the hard stop interrupts Python code
 
 

@@ -25,7 +25,7 @@ from checker.decide.counterexamples import Counterexamples, samples_for_limits
 from checker.decide.eliminate import eliminate
 from checker.decide.instances import Instances
 from checker.decide.outcome import DEFAULT_TIMEOUT, CheckError, Instance, Options, Outcome, as_term, value_text  # noqa: F401
-from checker.decide.queries import Queries, safe_name
+from checker.decide.queries import GROUND_FALSE, Queries, safe_name
 from checker.decide.sympy_backend import prove as sympy_prove
 from checker.errors import Diagnostic, EvaluationError, Undecided
 from checker.language import core as C
@@ -101,6 +101,11 @@ class CheckRunner(Instances, Queries, Counterexamples):
                 query, sigs, side = self.build_query(inst, claim, part, unroll)
             except C.Unsupported as err:
                 return Outcome("unknown", "query construction", str(err))
+            if query is GROUND_FALSE:
+                # the exact evaluator found the query false at the instance's values
+                basis.add("evaluator")
+                method = "exact evaluation"
+                continue
             if query == C.FALSE:
                 basis.add("folding")  # the query folded to false: nothing is left to solve
                 continue

@@ -65,6 +65,7 @@ class _Evaluator:
         # Transcendental functions of exact rationals recur (the same frequency in every
         # term of a rotary sum): compute each once per precision.
         self.memo: dict[tuple | C.Term, Any] = {}
+        self._scope: dict[C.Term, tuple[frozenset[str], bool]] = {}
 
     def run(self, t: C.Term):
         return self.ev(t, self.env.values)
@@ -87,7 +88,7 @@ class _Evaluator:
                     return self.memo[key]
                 out = self.memo[key] = getattr(self, "op_" + t.op)(t, values)
                 return out
-            return getattr(self, "op_" + t.op)(t, values)
+            return self._bound(t, values, lambda: getattr(self, "op_" + t.op)(t, values))
         if isinstance(t, C.App):
             fn = self.env.functions.get(t.fn)
             if fn is None:
@@ -96,10 +97,32 @@ class _Evaluator:
             value = fn(args)
             return self.ev(value, {}) if isinstance(value, C.Term) else value
         if isinstance(t, C.Bind):
-            return self.bind(t, values)
+            return self._bound(t, values, lambda: self.bind(t, values)) if values is not self.env.values \
+                else self.bind(t, values)
         if isinstance(t, C.FunBind):
             return self.fun_bind(t, values)
         raise C.Unsupported(f"the exact evaluator cannot evaluate {type(t).__name__}")
+
+    def _bound(self, t: C.Term, values: dict, compute):
+        """A subterm under binders has one value per value of the bound variables it mentions:
+        c(k) inside sum(j in 0..m, sum(k in 0..j, c(k))) is computed once per k, not once per
+        (j, k). Terms that apply a function are not kept (a function quantifier rebinds it), nor
+        those whose variables hold values that cannot be keys."""
+        scope = self._scope.get(t)
+        if scope is None:
+            scope = self._scope[t] = (frozenset(C.free_vars(t)), not C.free_functions(t) and not any(
+                isinstance(x, (C.App, C.FunBind)) for x in C.walk(t)))
+        names, keep = scope
+        if not keep:
+            return compute()
+        try:
+            key = (t, tuple(sorted((n, values[n]) for n in names)))
+            if key in self.memo:
+                return self.memo[key]
+        except (KeyError, TypeError):
+            return compute()  # a name without a value (the evaluation reports it), or an interval
+        out = self.memo[key] = compute()
+        return out
 
     def integer(self, t: C.Term, values) -> int:
         v = self.ev(t, values)
@@ -488,15 +511,20 @@ def _algebraic_zero(sympy, value) -> bool:
         return False
 
 
-def evaluate(t: C.Term, env: Env, exact_fallback: bool = True):
-    """Evaluate a term; comparisons of irrational values are decided with rising precision."""
+def evaluate(t: C.Term, env: Env, exact_fallback: bool = True, memos: dict | None = None):
+    """Evaluate a term; comparisons of irrational values are decided with rising precision.
+    `memos` (precision -> values of subterms) may be passed again with the same `env`, unchanged,
+    to evaluate another term that shares subterms with this one."""
     last: Exception | None = None
     saved = iv.prec
     try:
         for prec in PRECISIONS:
             iv.prec = prec
             try:
-                return _Evaluator(env, exact_fallback and prec == PRECISIONS[-1]).run(t)
+                evaluator = _Evaluator(env, exact_fallback and prec == PRECISIONS[-1])
+                if memos is not None:
+                    evaluator.memo, evaluator._scope = memos.setdefault(prec, ({}, {}))
+                return evaluator.run(t)
             except Undecided as err:
                 last = err
         raise last  # type: ignore[misc]

@@ -12,47 +12,85 @@ import itertools
 import math
 
 from checker.decide import budget as budget_
+from checker.decide import evaluator as E
 from checker.decide import transform as T
 from checker.decide import z3_backend
 from checker.decide.abstract import abstract
 from checker.decide.eliminate import Elimination, eliminate
 from checker.decide.instances import MAX_TABLE, RunnerState
 from checker.decide.outcome import Instance, as_term
+from checker.errors import EvaluationError, Undecided
 from checker.language import core as C
 
 AUXILIARY_TIMEOUT = 2.0     # seconds for a query whose failure only costs a fallback
+UNROLL_MEMO = 200_000       # unrolled subterms a check keeps between its queries
+GROUND_EVALUATION_S = 5.0   # seconds to evaluate a ground query before unrolling it instead
+
+
+# The answers of a query the evaluator decided at the instance's values (`build_query`): told
+# apart by identity from a query that folding reduced to false or true.
+GROUND_FALSE = C.Const(C.BOOL, False)
+GROUND_TRUE = C.Const(C.BOOL, True)
 
 
 class Queries(RunnerState):
     """The part of a check's runner that builds and solves queries (see `engine.CheckRunner`)."""
 
     def hypotheses(self, inst: Instance) -> list[C.Term]:
-        parts = []
-        for p in self.thm.params:
-            for c in p.constraints:
-                parts += [T.definedness(c, {}), c]
-        sigs = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
-        for _, a in self.assumptions:
-            parts += [T.definedness(a, sigs), a]
-        return parts + inst.constraints
+        fixed = self.__dict__.get("_hypotheses")
+        if fixed is None:  # the same for every instance of the check: built once
+            fixed = []
+            for p in self.thm.params:
+                for c in p.constraints:
+                    fixed += [T.definedness(c, {}), c]
+            sigs = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
+            for _, a in self.assumptions:
+                fixed += [T.definedness(a, sigs), a]
+            self.__dict__["_hypotheses"] = fixed
+        return fixed + inst.constraints
+
+    def _definedness(self, claim: C.Term) -> C.Term:
+        """definedness(claim), once per claim of the check (each instance and part asks again)."""
+        memo = self.__dict__.setdefault("_defined", {})
+        if claim not in memo:
+            sigs_all = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
+            memo[claim] = T.definedness(claim, sigs_all)
+        return memo[claim]
 
     def build_query(self, inst: Instance, claim: C.Term, part: str, unroll: bool = True):
         """hypotheses and not defined(claim)  |  hypotheses and defined(claim) and not claim.
         With unroll=False bounded quantifiers stay quantifiers and function parameters stay
         uninterpreted (with their range axioms), as in a symbolic check."""
-        subst = {k: as_term(v, self._scalar_sort(k)) for k, v in self._scalars(inst.assignment).items()}
-        sigs_all = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
-        defined = T.definedness(claim, sigs_all)
+        scalars, tables = self._scalars(inst.assignment), self._tables(inst.assignment)
+        defined = self._definedness(claim)
         goal = C.mk("not", defined) if part == "undefined" else C.mk("and", defined, C.mk("not", claim))
-        query = C.substitute(C.mk("and", *self.hypotheses(inst), goal), subst)
-        for name, table in self._tables(inst.assignment).items():
+        raw = C.mk("and", *self.hypotheses(inst), goal)
+        sigs = self.sigs(inst.assignment)
+        if unroll and not sigs and not isinstance(raw, C.Const) and C.free_vars(raw) <= scalars.keys() \
+                and C.free_functions(raw) <= tables.keys():
+            # Every parameter has its value: the exact evaluator reads the query with its sums and
+            # quantifiers as they stand and the values in its environment (the same formula, so
+            # the same answer), where substituting them and unrolling the sums first costs more
+            # than the evaluation (a sum of m partial sums is m^2 terms). Not with function
+            # parameters left free: a counterexample must give them values, which the solver's
+            # model does and a ground evaluation does not.
+            # the two queries of an instance (undefined, false) share the hypotheses and the
+            # definedness condition: one environment and one memo of subterm values serve both
+            shared = self.__dict__.get("_ground_env")
+            if shared is None or shared[0] is not inst:
+                shared = self.__dict__["_ground_env"] = (inst, E.Env(dict(scalars), dict(tables)), {})
+            value = self.ground_value(raw, shared[1], shared[2])
+            if value is not None:
+                return (GROUND_TRUE if value else GROUND_FALSE), {}, []
+        subst = {k: as_term(v, self._scalar_sort(k)) for k, v in scalars.items()}
+        query = C.substitute(raw, subst)
+        for name, table in tables.items():
             points = list(table.values)
             sig = self.thm.param(name).sort
             assert isinstance(sig, C.FunSig), name  # only function parameters are bound to tables
             lam = T.table_lambda(sig, points,
                                  [as_term(table.values[p], C.REAL) for p in points])
             query = C.substitute_function(query, name, lam)
-        sigs = self.sigs(inst.assignment)
         if not unroll:
             return T.fold(T.expand_functions(T.fold(query))), sigs, []
         query = self.prepare(query)
@@ -77,10 +115,22 @@ class Queries(RunnerState):
         remaining = {k: v for k, v in sigs.items() if k not in grounded}
         return query, remaining, side
 
-    @staticmethod
-    def prepare(t: C.Term) -> C.Term:
+    def ground_value(self, query: C.Term, env: E.Env | None = None, memos: dict | None = None):
+        """The exact value of a query whose every variable has its value in `env`, or None where
+        the evaluator cannot give it within GROUND_EVALUATION_S (the caller then goes the way of
+        any other query)."""
+        try:
+            with budget_.within(GROUND_EVALUATION_S):
+                return bool(E.evaluate(query, env or E.Env(), memos=memos))
+        except (EvaluationError, Undecided, C.Unsupported, budget_.BudgetExceeded, RecursionError):
+            return None
+
+    def prepare(self, t: C.Term) -> C.Term:
         t = T.fold(t)
-        t = T.unroll(t)
+        memo = self.__dict__.setdefault("_unrolled", {})
+        if len(memo) > UNROLL_MEMO:
+            memo.clear()  # many instances: keep memory bounded, at the price of unrolling again
+        t = T.unroll(t, memo=memo)
         t = T.expand_functions(t)
         return T.fold(t)
 

@@ -118,12 +118,25 @@ def fold(t: C.Term) -> C.Term:
 def _fold(t: C.Term, memo: dict[int, tuple[C.Term, C.Term]]) -> C.Term:
     # Each shared subtree (a let used twice is one object) is folded once per call: `memo` maps
     # a node's id to the node (kept alive) and its image.
-    if isinstance(t, (C.Const, C.Var)):
+    kind = type(t)
+    if kind is C.Const or kind is C.Var:
         return t
     done = memo.get(id(t))
-    if done is None:
-        done = memo[id(t)] = (t, fold_node(C.map_children(t, lambda c: _fold(c, memo))))
-    return done[1]
+    if done is not None:
+        return done[1]
+    if kind is C.Op:  # the common node, rebuilt without a closure per node
+        old = t.args  # type: ignore[attr-defined]
+        args = tuple([_fold(a, memo) for a in old])
+        node = t
+        for new, was in zip(args, old):
+            if new is not was:
+                node = C.Op(t.sort, t.op, args)  # type: ignore[attr-defined]
+                break
+        out = fold_node(node)
+    else:
+        out = fold_node(C.map_children(t, lambda c: _fold(c, memo)))
+    memo[id(t)] = (t, out)
+    return out
 
 
 def fold_node(t: C.Term) -> C.Term:
@@ -202,9 +215,11 @@ def fold_node(t: C.Term) -> C.Term:
     return C.Const(t.sort, out)
 
 
-def unroll(t: C.Term, limit: int = UNROLL_LIMIT) -> C.Term:
-    """Expand binders with numeric bounds; leaves those with symbolic bounds alone."""
-    return _unroll(t, limit, {})
+def unroll(t: C.Term, limit: int = UNROLL_LIMIT, memo: dict[C.Term, C.Term] | None = None) -> C.Term:
+    """Expand binders with numeric bounds; leaves those with symbolic bounds alone. `memo`
+    (term -> its expansion, a pure function of the term) may be shared between calls: the two
+    queries of a claim (undefined, false) unroll the same definedness condition."""
+    return _unroll(t, limit, {} if memo is None else memo)
 
 
 def _unroll(t: C.Term, limit: int, memo: dict[C.Term, C.Term]) -> C.Term:

@@ -142,10 +142,11 @@ def num(value, sort: str | None = None) -> Const:
 
 
 def children(t: Term) -> tuple[Term, ...]:
-    if isinstance(t, Op):
-        return t.args
-    if isinstance(t, App):
-        return t.args
+    kind = type(t)
+    if kind is Op or kind is App:
+        return t.args  # type: ignore[attr-defined]
+    if kind is Var or kind is Const:
+        return ()
     if isinstance(t, Bind):
         return (t.lo, t.hi, t.body)
     if isinstance(t, FunBind):
@@ -160,49 +161,82 @@ def children(t: Term) -> tuple[Term, ...]:
 
 
 def walk(t: Term) -> Iterator[Term]:
-    yield t
-    for c in children(t):
-        yield from walk(c)
+    """Every node of `t`, parents before children, in the order of the children."""
+    stack = [t]
+    while stack:
+        x = stack.pop()
+        yield x
+        below = children(x)
+        if below:
+            stack.extend(reversed(below))
 
 
 def free_vars(t: Term) -> set[str]:
+    return set(_free(t))
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _free(t: Term) -> frozenset[str]:
+    """The free variables of `t`, kept on the node (terms are immutable) so that a
+    substitution can pass over every subtree that does not mention what it replaces."""
     if isinstance(t, Var):
-        return {t.name}
+        return frozenset((t.name,))
+    if isinstance(t, Const):
+        return _NONE
+    try:
+        return t.__dict__["_free"]
+    except KeyError:
+        pass
     if isinstance(t, Bind):
-        return free_vars(t.lo) | free_vars(t.hi) | (free_vars(t.body) - {t.var.name})
-    if isinstance(t, Limit):
-        return free_vars(t.body) - {t.var.name}
-    out: set[str] = set()
-    for c in children(t):
-        out |= free_vars(c)
+        out = _free(t.lo) | _free(t.hi) | (_free(t.body) - {t.var.name})
+    elif isinstance(t, Limit):
+        out = _free(t.body) - {t.var.name}
+    else:
+        out = _NONE
+        for c in children(t):
+            fc = _free(c)
+            if fc:
+                out = out | fc if out else fc
+    object.__setattr__(t, "_free", out)
     return out
 
 
 def free_functions(t: Term) -> set[str]:
-    if isinstance(t, App):
-        out = {t.fn}
-    elif isinstance(t, FunBind):
-        return (set().union(*(free_functions(c) for c in children(t)))) - {t.var}
-    else:
-        out = set()
+    return set(_functions(t))
+
+
+def _functions(t: Term) -> frozenset[str]:
+    """The free function names of `t`, kept on the node as `_free` keeps its variables."""
+    if isinstance(t, (Var, Const)):
+        return _NONE
+    try:
+        return t.__dict__["_functions"]
+    except KeyError:
+        pass
+    out = frozenset((t.fn,)) if isinstance(t, App) else _NONE
     for c in children(t):
-        out |= free_functions(c)
+        fc = _functions(c)
+        if fc:
+            out = out | fc if out else fc
+    if isinstance(t, FunBind):
+        out = out - {t.var}
+    object.__setattr__(t, "_functions", out)
     return out
 
 
 def map_children(t: Term, f: Callable[[Term], Term]) -> Term:
     """Rebuild `t` with `f` applied to each direct child; `t` itself when every child comes
     back as the very same object (the tree keeps its shared parts and their cached hashes)."""
-    if isinstance(t, Op):
-        args = tuple(f(a) for a in t.args)
-        if all(new is old for new, old in zip(args, t.args)):
-            return t
-        return Op(t.sort, t.op, args)
-    if isinstance(t, App):
-        args = tuple(f(a) for a in t.args)
-        if all(new is old for new, old in zip(args, t.args)):
-            return t
-        return App(t.sort, t.fn, args)
+    kind = type(t)
+    if kind is Op or kind is App:
+        old = t.args  # type: ignore[attr-defined]
+        args = tuple([f(a) for a in old])
+        for new, was in zip(args, old):
+            if new is not was:
+                return Op(t.sort, t.op, args) if kind is Op else App(t.sort, t.fn, args)  # type: ignore[attr-defined]
+        return t
     if isinstance(t, Bind):
         lo, hi, body = f(t.lo), f(t.hi), f(t.body)
         if lo is t.lo and hi is t.hi and body is t.body:
@@ -230,14 +264,22 @@ def substitute(t: Term, mapping: dict[str, Term]) -> Term:
 def _substitute(t: Term, mapping: dict[str, Term], memo: dict[int, tuple[Term, Term]]) -> Term:
     # A subtree met again (a let is one shared subtree) is rewritten once: `memo` maps the id of
     # each node seen in this substitution to the node (kept alive) and its image.
-    if isinstance(t, Var):
-        return mapping.get(t.name, t)
-    if isinstance(t, Const):
+    kind = type(t)
+    if kind is Var:
+        return mapping.get(t.name, t)  # type: ignore[attr-defined]
+    if kind is Const:
         return t
+    if mapping.keys().isdisjoint(_free(t)):
+        return t  # nothing to replace below: the very same subtree
     done = memo.get(id(t))
-    if done is None:
-        done = memo[id(t)] = (t, map_children(t, lambda c: _substitute(c, mapping, memo)))
-    return done[1]
+    if done is not None:
+        return done[1]
+    if kind is Op:
+        out: Term = Op(t.sort, t.op, tuple([_substitute(a, mapping, memo) for a in t.args]))  # type: ignore[attr-defined]
+    else:
+        out = map_children(t, lambda c: _substitute(c, mapping, memo))
+    memo[id(t)] = (t, out)
+    return out
 
 
 def substitute_function(t: Term, fn: str, lam: Lambda) -> Term:
