@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 LIMITS := $(VENV)/bin/limits
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: verify test test-all test-ray lint crosscheck crosscheck-full counterexamples reliability bench bench-transcendental soundness report report-screenshots clean
+.PHONY: verify audit test test-all test-ray lint crosscheck crosscheck-full counterexamples reliability bench bench-transcendental soundness report report-screenshots clean
 
 # The checker's pinned requirements, then the project itself (no dependencies: they are pinned above).
 $(VENV)/.checker: requirements.txt pyproject.toml
@@ -38,9 +38,14 @@ $(VENV)/.empirical: requirements-empirical.txt requirements-ray.txt $(VENV)/.che
 	$(PIP) -r requirements-ray.txt
 	touch $@
 
-# cvc5 re-checks every SMT-LIB query (a disagreement with Z3 fails the target); cvc5 answers and
-# tightness probes are cached in build/cache, keyed by the exact text and the tool versions.
-verify: $(VENV)/.checker          ## decide every statement in proofs/
+# Decisions and necessity rows are cached in build/cache, keyed by the statement file's text, the
+# options and the checker's version: `make audit` after `make verify` decides nothing again.
+verify: $(VENV)/.checker          ## decide every statement in proofs/, with the necessity of each hypothesis
+	$(LIMITS) verify proofs --necessity --figures README.md
+
+# verify, then the tightness probes and the cvc5 re-check of every SMT-LIB query (a disagreement
+# with Z3 fails the target), and the catalogue; cvc5 answers and probes are cached in build/cache.
+audit: $(VENV)/.checker           ## verify, tightness, the cvc5 re-check and docs/THEOREMS.md
 	$(LIMITS) verify proofs --necessity --tightness --second-solver --catalogue docs/THEOREMS.md --figures README.md
 
 lint: $(VENV)/.dev                 ## ruff and mypy, as CI runs them
@@ -82,7 +87,7 @@ bench-transcendental: $(VENV)/.checker  ## MetiTarski problems and false variant
 	$(PY) -m bench.transcendental
 
 report: $(VENV)/.checker          ## the paper, checked, as a static site: build/site/index.html
-	test -f build/verify/report.json || $(MAKE) verify
+	test -f build/verify/report.json || $(MAKE) audit
 	$(LIMITS) report
 
 report-screenshots: report $(VENV)/.browser  ## docs/site-index.png and docs/site-C-3.png, from the site

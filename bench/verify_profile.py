@@ -1,6 +1,6 @@
-"""`make verify` cold and warm, as a user runs it: wall time, CPU time and peak memory of the
-whole process tree, the machine's load beside each figure, and the run's own profile (CPU
-seconds and peak memory by stage and by theorem, from report.json).
+"""`make verify` and `make audit`, cold and warm, as a user runs them: wall time, CPU time and
+peak memory of the whole process tree, the machine's load beside each figure, and the run's own
+profile (CPU seconds and peak memory by stage and by theorem, from report.json).
 
 The tree is `make` and every process under it (the checker, its workers); it is sampled every
 50 ms: the sum of resident memory (RSS, which counts pages shared by forked workers once per
@@ -96,15 +96,23 @@ def run_measured(command: list[str], cwd: Path) -> dict:
             "tail": out.strip().splitlines()[-3:] if out.strip() else [], "stderr_tail": err.strip()[-500:]}
 
 
-def make_verify(root: Path, python: str) -> dict:
-    """`make verify` from a cold start (no build folder, no result cache, no bytecode) and again warm."""
+def _cold(root: Path) -> None:
+    """No build folder, no result cache, no bytecode of the checker."""
     for folder in ("verify", "cache"):
         shutil.rmtree(root / "build" / folder, ignore_errors=True)
     for cache in (root / "checker").rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def make_verify(root: Path, python: str) -> dict:
+    """`make verify` from a cold start and again warm; then `make audit` (verify, tightness, the
+    cvc5 re-check, the catalogue) from a cold start, and after it again warm. The audit's cold
+    run carries the profile of every stage."""
     runs = {}
-    for label in ("cold", "warm"):
-        runs[label] = run_measured(["make", "-s", "verify", f"PY={python}"], root)
+    for label, target in (("cold", "verify"), ("warm", "verify"), ("audit_cold", "audit"), ("audit_warm", "audit")):
+        if label in ("cold", "audit_cold"):
+            _cold(root)
+        runs[label] = run_measured(["make", "-s", target, f"PY={python}"], root)
         report = json.loads((root / "build" / "verify" / "report.json").read_text())
         runs[label]["profile"] = report.get("profile", {})
         runs[label]["second_solver"] = {k: v for k, v in (report.get("second_solver") or {}).items()
@@ -144,15 +152,21 @@ def markdown(mv: dict) -> list[str]:
     """The section's table: cold and warm, then the cold run's profile by stage and by theorem."""
     out = ["| run | wall s | CPU s | peak PSS MB | peak RSS MB (summed) | one process MB | load before / after | "
            "exit |", "|---|---|---|---|---|---|---|---|"]
-    for label in ("cold", "warm"):
-        r = mv[label]
-        out.append(f"| {label} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['peak_pss_mb']:.0f} | "
+    names = {"cold": "`make verify`, cold", "warm": "`make verify`, warm", "audit_cold": "`make audit`, cold",
+             "audit_warm": "`make audit`, warm"}
+    for label, name in names.items():
+        r = mv.get(label)
+        if not r:
+            continue
+        out.append(f"| {name} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['peak_pss_mb']:.0f} | "
                    f"{r['peak_rss_mb']:.0f} | {r['peak_one_process_mb']:.0f} | {r['load_before'][0]:.1f} / "
                    f"{r['load_after'][0]:.1f} | {r['exit']} |")
     out.append("")
-    profile = mv["cold"].get("profile") or {}
+    source = "audit_cold" if mv.get("audit_cold") else "cold"
+    profile = mv[source].get("profile") or {}
     if profile:
-        out += [f"The cold run's own profile ({profile.get('jobs')} workers; the parent's CPU "
+        out += [f"The cold {'`make audit`' if source == 'audit_cold' else '`make verify`'} run's own profile "
+                f"({profile.get('jobs')} workers; the parent's CPU "
                 f"{profile.get('cpu_parent', 0):.1f} s): CPU seconds and the peak resident memory of the worker "
                 "that ran them, by stage.", "",
                 "| stage | CPU s | peak MB |", "|---|---|---|"]
@@ -171,9 +185,9 @@ def markdown(mv: dict) -> list[str]:
         if profile.get("stopped"):
             out += ["", "Stopped (memory or time): " + "; ".join(profile["stopped"])]
         out.append("")
-    second = mv["cold"].get("second_solver") or {}
+    second = mv[source].get("second_solver") or {}
     if second:
-        out += [f"cvc5 on the cold run: {second.get('files')} queries, {second.get('agree')} agree, "
+        out += [f"cvc5 on the cold `make audit` run: {second.get('files')} queries, {second.get('agree')} agree, "
                 f"{second.get('disagree')} disagree, {second.get('unknown')} unknown (cvc5 {second.get('unknown_cvc5')}"
                 f", Z3 {second.get('unknown_z3')}); the unknowns are mostly cvc5 reaching its 2 s wall-clock limit, "
                 "so their number moves with the machine's load.", ""]

@@ -1,4 +1,4 @@
-"""One run of `make verify`'s command, shared by test_golden.py, test_cli.py, test_catalogue.py.
+"""One run of `make audit`'s command (the cvc5 re-check left out), shared by test_golden.py, test_cli.py,
 
 Deciding every statement takes most of the suite's time, so it runs once per session.
 """
