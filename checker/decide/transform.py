@@ -411,10 +411,27 @@ def apply_witness(t: C.Term, sigs: dict[str, C.FunSig] | None = None) -> tuple[C
                 return C.FunBind(x.sort, x.kind, x.var, x.sig, body, x.witness)
             used = True
             return C.mk("and", witness_in_codomain(x.sig, x.witness, sigs or {}),
-                        C.substitute_function(body, x.var, x.witness))
+                        C.substitute_function(body, x.var, guarded_witness(x.sig, x.witness)))
         return x  # comparisons, iff, ite and terms: the witness is not used inside them
 
     return go(t, True), used
+
+
+def guarded_witness(sig: C.FunSig, lam: C.Lambda) -> C.Lambda:
+    """The witness as the quantified function reads it: undefined outside the domain. f(3) with
+    f : [1..2] -> ... is undefined whatever f is; the witness's body alone may have a value
+    there, and putting it in place of f would drop the domain condition that `definedness`
+    attaches to an application of f (a claim undefined for every f would be proved). The
+    other branch, 1/0 (under floor for an integer result), is undefined and keeps the sort."""
+    conditions = []
+    for formal, (lo, hi) in zip(lam.formals, sig.domains):
+        conditions += [C.mk("le", lo, formal), C.mk("le", formal, hi)]
+    if not conditions:
+        return lam
+    undefined = C.mk("div", C.num(1), C.num(0))
+    if lam.body.sort == C.INT:
+        undefined = C.mk("floor", undefined)
+    return C.Lambda(lam.formals, C.mk("ite", C.mk("and", *conditions), lam.body, undefined))
 
 
 def witness_in_codomain(sig: C.FunSig, lam: C.Lambda, sigs: dict[str, C.FunSig]) -> C.Term:
