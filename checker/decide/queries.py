@@ -66,8 +66,8 @@ class Queries(RunnerState):
         goal = C.mk("not", defined) if part == "undefined" else C.mk("and", defined, C.mk("not", claim))
         raw = C.mk("and", *self.hypotheses(inst), goal)
         sigs = self.sigs(inst.assignment)
-        if unroll and not sigs and not isinstance(raw, C.Const) and C.free_vars(raw) <= scalars.keys() \
-                and C.free_functions(raw) <= tables.keys():
+        if unroll and not sigs and not isinstance(raw, C.Const) and not self.__dict__.get("_ground_off") \
+                and C.free_vars(raw) <= scalars.keys() and C.free_functions(raw) <= tables.keys():
             # Every parameter has its value: the exact evaluator reads the query with its sums and
             # quantifiers as they stand and the values in its environment (the same formula, so
             # the same answer), where substituting them and unrolling the sums first costs more
@@ -122,8 +122,14 @@ class Queries(RunnerState):
         try:
             with budget_.within(GROUND_EVALUATION_S):
                 return bool(E.evaluate(query, env or E.Env(), memos=memos))
-        except (EvaluationError, Undecided, C.Unsupported, budget_.BudgetExceeded, RecursionError):
-            return None
+        except budget_.BudgetExceeded:
+            # The instances of a check are alike: one that cannot be evaluated in time makes the
+            # rest of the check go the other way at once, rather than spend the limit on each
+            self.__dict__["_ground_off"] = True
+        except (EvaluationError, Undecided, C.Unsupported, RecursionError):
+            pass
+        self.__dict__.pop("_ground_env", None)  # its memo may be large: not kept for the other way
+        return None
 
     def prepare(self, t: C.Term) -> C.Term:
         t = T.fold(t)

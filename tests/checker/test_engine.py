@@ -445,3 +445,32 @@ def test_a_wrong_witness_on_a_large_instance_is_not_taken():
     (thm,) = load_text(text)
     result = run_check(thm, thm.checks[0], Options(timeout=1))
     assert result.status == "unknown"        # 2^40 functions: too many to enumerate, never "verified"
+
+
+def test_a_ground_evaluation_out_of_time_hands_the_check_to_the_solver_path_once(monkeypatch):
+    # An instance whose every variable has a value is first read by the exact evaluator; past
+    # its limit (here none at all) the check goes the way of any other query, and its later
+    # instances and queries do not try the evaluator again: the same verdict, one attempt.
+    from checker.decide import queries
+    attempts = []
+    original = queries.Queries.ground_value
+
+    def counted(self, query, env=None, memos=None):
+        attempts.append(query)
+        return original(self, query, env, memos)
+
+    monkeypatch.setattr(queries, "GROUND_EVALUATION_S", 0.0)
+    monkeypatch.setattr(queries.Queries, "ground_value", counted)
+    (result,) = verify_text('theorem H-1.t "t" {\n  param n : int in [1, inf)\n'
+                            '  claim forall i in 1..n : (i * i + 1) / (i * i + 1) = 1\n'
+                            '  check finite n in 3..6 expect verified\n}\n')
+    assert result.status == Status.VERIFIED and result.range == "n in 3..6"
+    assert "evaluator" not in result.methods and len(attempts) == 1
+    # with time to spare, each instance is read by the evaluator (two queries each)
+    monkeypatch.setattr(queries, "GROUND_EVALUATION_S", 60.0)
+    attempts.clear()
+    (again,) = verify_text('theorem H-1.t "t" {\n  param n : int in [1, inf)\n'
+                           '  claim forall i in 1..n : (i * i + 1) / (i * i + 1) = 1\n'
+                           '  check finite n in 3..6 expect verified\n}\n')
+    assert again.status == Status.VERIFIED and "evaluator" in again.methods
+    assert len(attempts) == 8
