@@ -657,6 +657,11 @@ class Evaluator:
                 raise Refused("binom of a huge number")
             return Fraction(math.comb(n, k))
         (arg,) = e.args
+        if fn == "ln" and isinstance(arg, Call) and arg.fn == "exp" and env.get("exp") is None \
+                and len(arg.args) == 1:
+            # ln(exp(u)) = u for every real u, and exp(u) is defined wherever u is: exact, where
+            # the interval of exp(u) would leave a tie such as ln(exp(35/32)) != 35/32 undecided
+            return self.number(arg.args[0], env)
         v = self.number(arg, env)
         if fn == "exp":
             return exp_(v)
