@@ -50,9 +50,9 @@ class Diagnostic:
         lines = [head]
         text = (sources or {}).get(self.span.file)
         if text is not None and self.span.line > 0:
-            source_lines = text.splitlines()
+            source_lines = text.split("\n")  # lines as the lexer counts them (not at a form feed)
             if 0 < self.span.line <= len(source_lines):
-                line = source_lines[self.span.line - 1]
+                line = source_lines[self.span.line - 1].rstrip("\r")
                 lines.append(f"    {line}")
                 width = 1
                 if self.span.end_line == self.span.line and self.span.end_column > self.span.column:

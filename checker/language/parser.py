@@ -358,11 +358,13 @@ _TYPE_HINT = ("a type is int, real or bool, optionally with a domain (int in 1..
 def _word_around(text: str, line: int, column: int) -> tuple[str, int]:
     """The whole identifier-like word at (line, column) and the column where it starts: the
     lexer may have split it at a keyword ('integer' read as 'int' then 'eger')."""
-    lines = text.splitlines()
+    # the lexer counts lines at '\n' alone: splitlines() would also break at a form feed or a
+    # vertical tab, and the column would then point past the end of the row
+    lines = text.split("\n")
     if not 0 < line <= len(lines):
         return "", column
     row = lines[line - 1]
-    start = end = column - 1
+    start = end = min(column - 1, len(row))
     while start > 0 and (row[start - 1].isalnum() or row[start - 1] in "_'"):
         start -= 1
     while end < len(row) and (row[end].isalnum() or row[end] in "_'"):

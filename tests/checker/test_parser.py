@@ -388,3 +388,17 @@ def test_keywords_are_not_names():
 def test_a_missing_expect_is_an_error():
     err = errors_of(theorem("param x : real\nclaim x > 0\ncheck symbolic"))
     assert err.diagnostics[0].span.line >= 4
+
+
+@pytest.mark.parametrize("control", ["\x0c", "\x0b", "\x1c"])
+def test_a_control_character_that_python_reads_as_a_line_break_is_located_where_the_lexer_sees_it(control):
+    # str.splitlines() breaks at a form feed, a vertical tab and a few others where the lexer
+    # does not: the error stays on line 1 (column 2 after a form feed, which the lexer skips as
+    # blank; column 1 at a character it cannot read), with the source line shown (found by the
+    # hypothesis test of mutated blocks, which crashed with an IndexError)
+    text = control + 'heorem C-3 "t" {\n  claim 1 = 1\n  check symbolic expect proved\n}\n'
+    with pytest.raises(SourceError) as err:
+        parse_source(text, "f.lim")
+    first = err.value.diagnostics[0]
+    assert (first.span.line, first.span.column) == (1, 2 if control == "\x0c" else 1)
+    assert "heorem C-3" in first.render({"f.lim": text})
