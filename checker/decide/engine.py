@@ -52,13 +52,16 @@ class CheckRunner(Instances, Queries, Counterexamples):
         self.smt2_paths: list[str] = []
         self.query_count = 0
         self.assumptions = [(label, a) for label, a, _ in theorem.assumptions if label not in options.drop]
+        self.function_sigs = {p.name: p.sort for p in theorem.params if isinstance(p.sort, C.FunSig)}
+        self._hypotheses, self._defined, self._unrolled = None, {}, {}
+        self._ground_env, self._ground_off = None, False
 
     def run_instance(self, inst: Instance) -> Outcome:
         claim = self.thm.claim
         if any(isinstance(x, C.Limit) for x in C.walk(claim)):
             return self.run_limits(inst)
         witnessed, has_witness = T.apply_witness(
-            claim, {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)})
+            claim, self.function_sigs)
         notes = []
         if has_witness and self._function_points(inst) > QUANTIFIED_FIRST:
             # A large instance: unrolling the quantifiers and grounding the functions grows with
@@ -307,8 +310,7 @@ class CheckRunner(Instances, Queries, Counterexamples):
         interval around a finite point (of radius 1, or 1/1000). Otherwise SymPy must show it
         from one-sided limits (sympy_backend)."""
         var = lim.var
-        sigs_all = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
-        condition = T.definedness(lim.body, sigs_all)
+        condition = T.definedness(lim.body, self.function_sigs)
         if condition == C.TRUE:
             return True
         if isinstance(lim.point, str):

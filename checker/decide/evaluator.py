@@ -110,8 +110,8 @@ class _Evaluator:
         those whose variables hold values that cannot be keys."""
         scope = self._scope.get(t)
         if scope is None:
-            scope = self._scope[t] = (frozenset(C.free_vars(t)), not C.free_functions(t) and not any(
-                isinstance(x, (C.App, C.FunBind)) for x in C.walk(t)))
+            scope = self._scope[t] = (frozenset(C.free_vars(t)),
+                                      not any(isinstance(x, (C.App, C.FunBind)) for x in C.walk(t)))
         names, keep = scope
         if not keep:
             return compute()

@@ -35,6 +35,15 @@ class RunnerState:
     smt2_paths: list[str]
     query_count: int
     assumptions: list[tuple[str, C.Term]]
+    function_sigs: dict[str, C.FunSig]    # the theorem's function parameters and their signatures
+    # what a check's queries share (queries.py): hypotheses and definedness built once, unrolled
+    # subterms, the environment and memo of the instance being evaluated, and whether the
+    # evaluator gave up on this check
+    _hypotheses: list[C.Term] | None
+    _defined: dict[C.Term, C.Term]
+    _unrolled: dict[C.Term, C.Term]
+    _ground_env: tuple | None
+    _ground_off: bool
 
     @staticmethod
     def _scalars(assignment) -> dict:

@@ -37,25 +37,21 @@ class Queries(RunnerState):
     """The part of a check's runner that builds and solves queries (see `engine.CheckRunner`)."""
 
     def hypotheses(self, inst: Instance) -> list[C.Term]:
-        fixed = self.__dict__.get("_hypotheses")
-        if fixed is None:  # the same for every instance of the check: built once
+        if self._hypotheses is None:  # the same for every instance of the check: built once
             fixed = []
             for p in self.thm.params:
                 for c in p.constraints:
                     fixed += [T.definedness(c, {}), c]
-            sigs = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
             for _, a in self.assumptions:
-                fixed += [T.definedness(a, sigs), a]
-            self.__dict__["_hypotheses"] = fixed
-        return fixed + inst.constraints
+                fixed += [T.definedness(a, self.function_sigs), a]
+            self._hypotheses = fixed
+        return self._hypotheses + inst.constraints
 
     def _definedness(self, claim: C.Term) -> C.Term:
         """definedness(claim), once per claim of the check (each instance and part asks again)."""
-        memo = self.__dict__.setdefault("_defined", {})
-        if claim not in memo:
-            sigs_all = {p.name: p.sort for p in self.thm.params if isinstance(p.sort, C.FunSig)}
-            memo[claim] = T.definedness(claim, sigs_all)
-        return memo[claim]
+        if claim not in self._defined:
+            self._defined[claim] = T.definedness(claim, self.function_sigs)
+        return self._defined[claim]
 
     def build_query(self, inst: Instance, claim: C.Term, part: str, unroll: bool = True):
         """hypotheses and not defined(claim)  |  hypotheses and defined(claim) and not claim.
@@ -66,20 +62,19 @@ class Queries(RunnerState):
         goal = C.mk("not", defined) if part == "undefined" else C.mk("and", defined, C.mk("not", claim))
         raw = C.mk("and", *self.hypotheses(inst), goal)
         sigs = self.sigs(inst.assignment)
-        if unroll and not sigs and not isinstance(raw, C.Const) and not self.__dict__.get("_ground_off") \
+        if unroll and not sigs and not isinstance(raw, C.Const) and not self._ground_off \
                 and C.free_vars(raw) <= scalars.keys() and C.free_functions(raw) <= tables.keys():
             # Every parameter has its value: the exact evaluator reads the query with its sums and
             # quantifiers as they stand and the values in its environment (the same formula, so
             # the same answer), where substituting them and unrolling the sums first costs more
             # than the evaluation (a sum of m partial sums is m^2 terms). Not with function
             # parameters left free: a counterexample must give them values, which the solver's
-            # model does and a ground evaluation does not.
-            # the two queries of an instance (undefined, false) share the hypotheses and the
-            # definedness condition: one environment and one memo of subterm values serve both
-            shared = self.__dict__.get("_ground_env")
-            if shared is None or shared[0] is not inst:
-                shared = self.__dict__["_ground_env"] = (inst, E.Env(dict(scalars), dict(tables)), {})
-            value = self.ground_value(raw, shared[1], shared[2])
+            # model does and a ground evaluation does not. The two queries of an instance
+            # (undefined, false) share the hypotheses and the definedness condition: one
+            # environment and one memo of subterm values serve both.
+            if self._ground_env is None or self._ground_env[0] is not inst:
+                self._ground_env = (inst, E.Env(dict(scalars), dict(tables)), {})
+            value = self.ground_value(raw, self._ground_env[1], self._ground_env[2])
             if value is not None:
                 return (GROUND_TRUE if value else GROUND_FALSE), {}, []
         subst = {k: as_term(v, self._scalar_sort(k)) for k, v in scalars.items()}
@@ -115,28 +110,27 @@ class Queries(RunnerState):
         remaining = {k: v for k, v in sigs.items() if k not in grounded}
         return query, remaining, side
 
-    def ground_value(self, query: C.Term, env: E.Env | None = None, memos: dict | None = None):
+    def ground_value(self, query: C.Term, env: E.Env, memos: dict):
         """The exact value of a query whose every variable has its value in `env`, or None where
         the evaluator cannot give it within GROUND_EVALUATION_S (the caller then goes the way of
         any other query)."""
         try:
             with budget_.within(GROUND_EVALUATION_S):
-                return bool(E.evaluate(query, env or E.Env(), memos=memos))
+                return bool(E.evaluate(query, env, memos=memos))
         except budget_.BudgetExceeded:
             # The instances of a check are alike: one that cannot be evaluated in time makes the
             # rest of the check go the other way at once, rather than spend the limit on each
-            self.__dict__["_ground_off"] = True
+            self._ground_off = True
         except (EvaluationError, Undecided, C.Unsupported, RecursionError):
             pass
-        self.__dict__.pop("_ground_env", None)  # its memo may be large: not kept for the other way
+        self._ground_env = None  # its memo may be large: not kept for the other way
         return None
 
     def prepare(self, t: C.Term) -> C.Term:
         t = T.fold(t)
-        memo = self.__dict__.setdefault("_unrolled", {})
-        if len(memo) > UNROLL_MEMO:
-            memo.clear()  # many instances: keep memory bounded, at the price of unrolling again
-        t = T.unroll(t, memo=memo)
+        if len(self._unrolled) > UNROLL_MEMO:
+            self._unrolled.clear()  # many instances: keep memory bounded, at the price of unrolling again
+        t = T.unroll(t, memo=self._unrolled)
         t = T.expand_functions(t)
         return T.fold(t)
 
